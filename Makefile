@@ -1,0 +1,55 @@
+# CrowdPay Connect wallet service. `make run` serves it; `make test` proves it.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-dev
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Tests (and the worker) use the real PostgreSQL and Redis; override these to point elsewhere.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crowdpay
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+WORKER_REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: help install run worker test lint format services bench clean
+
+help:
+	@echo "make run      serve on http://$(HOST):$(PORT) (SQLite + in-process tasks unless DATABASE_URL/REDIS_URL are set)"
+	@echo "make test     the test suite against PostgreSQL and Redis, with coverage"
+	@echo "make worker   a Celery worker with beat (needs Redis)"
+	@echo "make lint     ruff, formatting, and missing migrations"
+
+$(STAMP): requirements/base.txt requirements/prod.txt requirements/dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py dev_keys
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+worker: $(STAMP)
+	REDIS_URL=$${REDIS_URL:-$(WORKER_REDIS_URL)} $(VENV)/bin/celery -A crowdpay worker --beat --loglevel=INFO --concurrency=2
+
+services:
+	@bash .ci/services
+
+test: $(STAMP) services
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .coverage htmlcov

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CrowdpayConfig(AppConfig):
+    name = "crowdpay"
+    verbose_name = "CrowdPay Connect"

@@ -1,0 +1,37 @@
+"""The one application error type. Services raise it with a stable code; the API maps it to HTTP."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A refusal the caller can act on. `code` is stable and documented; `status` is the HTTP status."""
+
+    code = "domain_error"
+    status = 400
+
+    def __init__(self, detail: str, *, code: str | None = None, status: int | None = None, **extra: object):
+        super().__init__(detail)
+        self.detail = detail
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+        self.extra = extra
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.detail}"
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    status = 404
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    status = 409
+
+
+class Unprocessable(DomainError):
+    code = "unprocessable"
+    status = 422

@@ -1,0 +1,1 @@
+"""Settings package: `base` (development defaults), `production`, `test`."""

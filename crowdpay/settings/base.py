@@ -1,0 +1,165 @@
+"""Settings shared by every environment, read from the environment (django-environ).
+
+A `.env` file at the project root is read when present. With no DATABASE_URL the service runs on
+an embedded SQLite database; with no REDIS_URL Celery runs tasks in-process. Both defaults exist so
+that the service starts on a bare machine; production sets both (see `production.py`).
+"""
+
+import hashlib
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+if (BASE_DIR / ".env").is_file():
+    env.read_env(str(BASE_DIR / ".env"))
+
+SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-secret-key-change-me-in-production-0000")
+DEBUG = env.bool("DEBUG", default=True)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver", "[::1]"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_prometheus",
+    "corsheaders",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_fsm",
+    "crowdpay",
+    "wallets",
+    "sagas",
+    "compliance",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "crowdpay.urls"
+WSGI_APPLICATION = "crowdpay.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------------------
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # IMMEDIATE transactions take SQLite's write lock at BEGIN, so two writers queue on the busy
+    # timeout instead of failing with "database is locked" half-way through a ledger write.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+    )
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Celery -------------------------------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_TASK_ALWAYS_EAGER = False
+else:
+    # No broker configured: run every task in the calling process, right after commit.
+    CELERY_BROKER_URL = "memory://"
+    CELERY_TASK_ALWAYS_EAGER = True
+    CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BEAT_SCHEDULE: dict = {}
+
+# --- Service configuration (the documented environment table) -----------------------------------
+JWT_PUBLIC_KEY = env.str("JWT_PUBLIC_KEY", default="", multiline=True)
+JWT_PRIVATE_KEY = env.str("JWT_PRIVATE_KEY", default="", multiline=True)  # only issue_token uses it
+JWT_KEY_DIR = Path(env.str("JWT_KEY_DIR", default=str(VAR_DIR / "keys")))
+JWT_ISSUER = env.str("JWT_ISSUER", default="")
+JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="")
+RISK_SERVICE_ENDPOINT = env.str("RISK_SERVICE_ENDPOINT", default="")
+FX_SERVICE_ENDPOINT = env.str("FX_SERVICE_ENDPOINT", default="")
+SETTLEMENT_SERVICE_ENDPOINT = env.str("SETTLEMENT_SERVICE_ENDPOINT", default="")
+GATEWAY_TIMEOUT_SECONDS = env.float("GATEWAY_TIMEOUT_SECONDS", default=5.0)
+# The 24 h outflow limit per wallet, in minor units of the wallet's base currency.
+WALLET_DEFAULT_LIMIT = env.int("WALLET_DEFAULT_LIMIT", default=10000_00)
+# Refuse any single amount above this many minor units (a sanity bound, not a business limit).
+MAX_AMOUNT_MINOR = env.int("MAX_AMOUNT_MINOR", default=10**15)
+
+
+def _dev_key(label: str) -> str:
+    return hashlib.sha256(f"{label}:{SECRET_KEY}".encode()).hexdigest()
+
+
+# "id:secret,id:secret"; the last entry signs new events, every entry still verifies old ones.
+EVENT_HMAC_KEYS = env.str("EVENT_HMAC_KEYS", default=f"dev1:{_dev_key('event-hmac')}")
+# "id:base64-32-bytes,…"; the last entry encrypts, every entry decrypts.
+PII_ENCRYPTION_KEYS = env.str("PII_ENCRYPTION_KEYS", default="")
+
+# --- CORS ---------------------------------------------------------------------------------------
+ALLOWED_ORIGINS = env.list("ALLOWED_ORIGINS", default=["*"])
+if "*" in ALLOWED_ORIGINS:
+    CORS_ALLOW_ALL_ORIGINS = True
+else:
+    CORS_ALLOWED_ORIGINS = ALLOWED_ORIGINS
+CORS_ALLOW_HEADERS = ["authorization", "content-type", "idempotency-key", "x-request-id"]
+CORS_EXPOSE_HEADERS = ["idempotent-replayed", "x-request-id", "location"]
+
+# --- Auth, i18n, static -------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# --- Logging: one JSON line per record, in ECS format -------------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"ecs": {"()": "ecs_logging.StdlibFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "ecs"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,99 @@
+"""Read-only views of the ledger. Money fields are never editable here: balances, events and
+postings change only through wallets.services."""
+
+from django.contrib import admin
+
+from .models import Balance, Event, Hold, JournalEntry, Posting, Wallet
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class BalanceInline(admin.TabularInline):
+    model = Balance
+    fields = ("currency", "posted", "held", "available")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class EventInline(admin.TabularInline):
+    model = Event
+    fields = ("version", "type", "data", "occurred_at", "hash")
+    readonly_fields = fields
+    ordering = ("-version",)
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Wallet)
+class WalletAdmin(ReadOnlyAdmin):
+    list_display = ("id", "owner_id", "kind", "status", "base_currency", "version", "created_at")
+    list_filter = ("kind", "status", "base_currency")
+    search_fields = ("=id", "=owner_id")
+    readonly_fields = (
+        "id",
+        "owner_id",
+        "kind",
+        "status",
+        "base_currency",
+        "metadata",
+        "version",
+        "head_hash",
+        "created_at",
+    )
+    inlines = [BalanceInline, EventInline]
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ("wallet_id", "version", "type", "occurred_at")
+    list_filter = ("type",)
+    search_fields = ("=wallet__id",)
+
+
+class PostingInline(admin.TabularInline):
+    model = Posting
+    fields = ("account", "currency", "amount")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(JournalEntry)
+class JournalEntryAdmin(ReadOnlyAdmin):
+    list_display = ("reference", "kind", "created_at")
+    list_filter = ("kind",)
+    search_fields = ("=reference",)
+    inlines = [PostingInline]
+
+
+@admin.register(Hold)
+class HoldAdmin(ReadOnlyAdmin):
+    list_display = ("reference", "wallet_id", "amount", "currency", "purpose", "status", "created_at")
+    list_filter = ("status", "purpose")
+    search_fields = ("=reference", "=wallet__id")

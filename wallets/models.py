@@ -1,0 +1,177 @@
+"""The ledger's tables: wallets, their per-currency balances, their event streams, holds, and the
+double-entry journal. Balances are a projection of the events; the journal is the accounting truth
+that both must agree with (see `manage.py reconcile`)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import F, Q
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+GENESIS_HASH = "0" * 64
+
+
+class Wallet(ConcurrentTransitionMixin, models.Model):
+    class Kind(models.TextChoices):
+        POD = "POD", "CrowdPod (group wallet)"
+        USER = "USER", "Personal wallet"
+
+    class Status(models.TextChoices):
+        ACTIVE = "ACTIVE"
+        FROZEN = "FROZEN"
+        CLOSED = "CLOSED"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner_id = models.UUIDField(db_index=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    status = FSMField(max_length=8, choices=Status.choices, default=Status.ACTIVE, protected=True)
+    base_currency = models.CharField(max_length=3)
+    metadata = models.JSONField(default=dict, blank=True)
+    # The number of the last event in this wallet's stream, and that event's hash: the head of the
+    # chain, kept on the row so an append needs no read of the event table.
+    version = models.PositiveBigIntegerField(default=0)
+    head_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["owner_id", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} wallet {self.id}"
+
+    # Status changes go through these transitions only, called by wallets.services, which also
+    # appends the matching event under the same row lock.
+    @transition(field=status, source=Status.ACTIVE, target=Status.FROZEN)
+    def freeze(self) -> None:
+        pass
+
+    @transition(field=status, source=Status.FROZEN, target=Status.ACTIVE)
+    def unfreeze(self) -> None:
+        pass
+
+    @transition(field=status, source=[Status.ACTIVE, Status.FROZEN], target=Status.CLOSED)
+    def close(self) -> None:
+        pass
+
+
+class Balance(models.Model):
+    """One row per wallet and currency. `available = posted - held`, never negative."""
+
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="balances")
+    currency = models.CharField(max_length=3)
+    posted = models.BigIntegerField(default=0)
+    held = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["wallet", "currency"], name="balance_wallet_currency_uniq"),
+            models.CheckConstraint(condition=Q(held__gte=0), name="balance_held_non_negative"),
+            models.CheckConstraint(condition=Q(posted__gte=F("held")), name="balance_available_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.currency} posted={self.posted} held={self.held}"
+
+    @property
+    def available(self) -> int:
+        return self.posted - self.held
+
+
+class Event(models.Model):
+    """One entry of a wallet's append-only, HMAC-chained stream. Never updated, never deleted:
+    on PostgreSQL a trigger refuses both."""
+
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="events", db_constraint=True)
+    version = models.PositiveBigIntegerField()
+    type = models.CharField(max_length=40)
+    data = models.JSONField()
+    occurred_at = models.DateTimeField()
+    key_id = models.CharField(max_length=32)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["wallet", "version"], name="event_wallet_version_uniq")]
+        ordering = ["wallet_id", "version"]
+
+    def __str__(self) -> str:
+        return f"{self.type} #{self.version} of {self.wallet_id}"
+
+
+class Hold(ConcurrentTransitionMixin, models.Model):
+    """Phase one of a two-phase movement: funds reserved on a wallet, later captured or released."""
+
+    class Status(models.TextChoices):
+        HELD = "HELD"
+        CAPTURED = "CAPTURED"
+        RELEASED = "RELEASED"
+
+    class Purpose(models.TextChoices):
+        WITHDRAWAL = "WITHDRAWAL"
+        TRANSFER = "TRANSFER"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    reference = models.CharField(max_length=200, unique=True)
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="holds")
+    currency = models.CharField(max_length=3)
+    amount = models.BigIntegerField()
+    purpose = models.CharField(max_length=12, choices=Purpose.choices)
+    status = FSMField(max_length=10, choices=Status.choices, default=Status.HELD, protected=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="hold_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"hold {self.amount} {self.currency} ({self.status})"
+
+    @transition(field=status, source=Status.HELD, target=Status.CAPTURED)
+    def capture(self) -> None:
+        pass
+
+    @transition(field=status, source=Status.HELD, target=Status.RELEASED)
+    def release(self) -> None:
+        pass
+
+
+class JournalEntry(models.Model):
+    """One movement of money. Its postings sum to zero per currency. `reference` makes the service
+    that wrote it idempotent: the same reference can never move money twice."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    reference = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=24)
+    memo = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "journal entries"
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.reference}"
+
+
+class Posting(models.Model):
+    """One leg of a journal entry. `account` is `wallet:<uuid>` for a customer wallet (with `wallet`
+    set) or a house account such as `funding:USD`; house accounts are insert-only sums, never rows
+    that a transaction locks."""
+
+    journal = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="postings")
+    account = models.CharField(max_length=64)
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, null=True, blank=True, related_name="postings")
+    currency = models.CharField(max_length=3)
+    amount = models.BigIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["wallet", "currency"]),
+            models.Index(fields=["account", "currency"]),
+        ]
+        constraints = [models.CheckConstraint(condition=~Q(amount=0), name="posting_amount_non_zero")]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.amount:+d} {self.currency}"

@@ -1,0 +1,53 @@
+"""What each event does to a wallet's balances. The one place this rule lives: the ledger engine
+derives its balance updates from it, and replay rebuilds balances with it, so the projection and
+the replay cannot drift apart."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class EventType:
+    WALLET_OPENED = "WalletOpened"
+    WALLET_CREDITED = "WalletCredited"
+    WALLET_DEBITED = "WalletDebited"
+    FUNDS_HELD = "FundsHeld"
+    FUNDS_RELEASED = "FundsReleased"
+    TRANSFER_INITIATED = "TransferInitiated"
+    TRANSFER_COMPLETED = "TransferCompleted"
+    TRANSFER_FAILED = "TransferFailed"
+    CURRENCY_CONVERTED = "CurrencyConverted"
+    WALLET_FROZEN = "WalletFrozen"
+    WALLET_UNFROZEN = "WalletUnfrozen"
+    WALLET_CLOSED = "WalletClosed"
+
+
+# (currency, change of posted, change of held)
+Effect = tuple[str, int, int]
+
+
+def effects(type: str, data: dict) -> list[Effect]:
+    """The balance changes one event makes. Status events change no balance."""
+    if type == EventType.WALLET_CREDITED:
+        return [(data["currency"], data["amount"], 0)]
+    if type in (EventType.WALLET_DEBITED, EventType.TRANSFER_COMPLETED):
+        amount = data["amount"]
+        return [(data["currency"], -amount, -amount if data.get("from_hold") else 0)]
+    if type in (EventType.FUNDS_HELD, EventType.TRANSFER_INITIATED):
+        return [(data["currency"], 0, data["amount"])]
+    if type in (EventType.FUNDS_RELEASED, EventType.TRANSFER_FAILED):
+        return [(data["currency"], 0, -data["amount"])]
+    if type == EventType.CURRENCY_CONVERTED:
+        return [(data["from_currency"], -data["from_amount"], 0), (data["to_currency"], data["to_amount"], 0)]
+    return []
+
+
+def fold(events: Iterable[tuple[str, dict]], into: dict[str, list[int]] | None = None) -> dict[str, list[int]]:
+    """Replay events into {currency: [posted, held]}."""
+    balances = into if into is not None else {}
+    for type, data in events:
+        for currency, posted, held in effects(type, data):
+            row = balances.setdefault(currency, [0, 0])
+            row[0] += posted
+            row[1] += held
+    return balances

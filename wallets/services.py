@@ -1,0 +1,495 @@
+"""Every write to the ledger. Keyword-only functions named `<noun>_<verb>`, each one transaction.
+
+Money services take a `reference` (the saga or request id that caused them): running one twice
+with the same reference has exactly one effect, enforced by unique constraints in the database.
+Amounts are integer minor units. A frozen wallet may receive money but not send it; a closed wallet
+does neither (see `ledger.Access`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.db import IntegrityError, transaction
+from django_fsm import can_proceed
+
+from . import ledger
+from .currencies import validate_amount, validate_currency
+from .errors import LedgerError, LedgerErrorCode
+from .fx import Conversion
+from .ledger import Access, Append, Journal, Leg
+from .models import Balance, Hold, JournalEntry, Wallet
+from .projection import EventType
+
+T = TypeVar("T")
+
+FUNDING = "funding"
+PAYOUTS = "payouts"
+FX = "fx"
+
+
+def _once(lookup: Callable[[], T | None], write: Callable[[], T]) -> T:
+    """Run `write` unless `lookup` finds its effect already; if a concurrent twin wins the race to
+    the unique constraint, answer with the twin's effect."""
+    found = lookup()
+    if found is not None:
+        return found
+    try:
+        return write()
+    except IntegrityError:
+        found = lookup()
+        if found is None:
+            raise
+        return found
+
+
+def _journal_lookup(reference: str, kind: str) -> Callable[[], uuid.UUID | None]:
+    def lookup() -> uuid.UUID | None:
+        row = JournalEntry.objects.filter(reference=reference).values_list("id", "kind").first()
+        if row is None:
+            return None
+        if row[1] != kind:
+            raise LedgerError(
+                f"reference {reference!r} was already used for a {row[1]} entry",
+                code=LedgerErrorCode.REFERENCE_CONFLICT,
+            )
+        return row[0]
+
+    return lookup
+
+
+def _require_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise LedgerError("a reason is required", code=LedgerErrorCode.INVALID_TRANSITION)
+    return reason
+
+
+# --- wallets --------------------------------------------------------------------------------------
+
+
+def wallet_open(*, owner_id: uuid.UUID, kind: str, base_currency: str, metadata: dict | None = None) -> Wallet:
+    """Open a wallet with a zero balance in its base currency; its stream starts with WalletOpened."""
+    validate_currency(base_currency)
+    if kind not in Wallet.Kind.values:
+        raise LedgerError(
+            f"kind must be one of {', '.join(Wallet.Kind.values)}", code=LedgerErrorCode.INVALID_TRANSITION
+        )
+    with transaction.atomic():
+        wallet = Wallet.objects.create(
+            owner_id=owner_id, kind=kind, base_currency=base_currency, metadata=metadata or {}
+        )
+        Balance.objects.create(wallet=wallet, currency=base_currency)
+        locked = ledger.lock(wallet_ids=[wallet.id], pairs=[])
+        data = {"owner_id": str(owner_id), "kind": kind, "base_currency": base_currency}
+        ledger.write(locked, appends=[Append(wallet.id, EventType.WALLET_OPENED, data)])
+    head = locked.wallets[wallet.id]
+    wallet.version, wallet.head_hash = head.version, head.head_hash
+    return wallet
+
+
+def _wallet_transition(*, wallet_id: uuid.UUID, name: str, event: str, actor: str, reason: str) -> Wallet:
+    reason = _require_reason(reason)
+    with transaction.atomic():
+        try:
+            wallet = Wallet.objects.select_for_update().get(pk=wallet_id)
+        except Wallet.DoesNotExist:
+            raise LedgerError(f"wallet {wallet_id} does not exist", code=LedgerErrorCode.WALLET_NOT_FOUND) from None
+        move = getattr(wallet, name)
+        if not can_proceed(move):
+            raise LedgerError(
+                f"a {wallet.status.lower()} wallet cannot {name}", code=LedgerErrorCode.INVALID_TRANSITION
+            )
+        if name == "close" and wallet.balances.exclude(posted=0, held=0).exists():
+            raise LedgerError("only an empty wallet can be closed", code=LedgerErrorCode.WALLET_NOT_EMPTY)
+        before = wallet.status
+        move()
+        wallet.save(update_fields=["status"])
+        locked = ledger.Locked(
+            wallets={wallet.id: ledger.LockedWallet(wallet.id, wallet.status, wallet.version, wallet.head_hash)},
+            balances={},
+        )
+        data = {"actor": actor, "reason": reason, "from_status": before, "to_status": wallet.status}
+        ledger.write(locked, appends=[Append(wallet.id, event, data)])
+    head = locked.wallets[wallet.id]
+    wallet.version, wallet.head_hash = head.version, head.head_hash
+    return wallet
+
+
+def wallet_freeze(*, wallet_id: uuid.UUID, actor: str, reason: str) -> Wallet:
+    return _wallet_transition(
+        wallet_id=wallet_id, name="freeze", event=EventType.WALLET_FROZEN, actor=actor, reason=reason
+    )
+
+
+def wallet_unfreeze(*, wallet_id: uuid.UUID, actor: str, reason: str) -> Wallet:
+    return _wallet_transition(
+        wallet_id=wallet_id, name="unfreeze", event=EventType.WALLET_UNFROZEN, actor=actor, reason=reason
+    )
+
+
+def wallet_close(*, wallet_id: uuid.UUID, actor: str, reason: str) -> Wallet:
+    return _wallet_transition(
+        wallet_id=wallet_id, name="close", event=EventType.WALLET_CLOSED, actor=actor, reason=reason
+    )
+
+
+# --- credits --------------------------------------------------------------------------------------
+
+
+def wallet_credit(
+    *,
+    wallet_id: uuid.UUID,
+    amount: int,
+    currency: str,
+    reference: str,
+    source: str = FUNDING,
+    saga_id: uuid.UUID | None = None,
+    memo: str = "",
+) -> uuid.UUID:
+    """Credit a wallet from a house account (`funding:<currency>` by default). Returns the journal id."""
+    validate_amount(amount)
+    validate_currency(currency)
+
+    def write() -> uuid.UUID:
+        with transaction.atomic():
+            locked = ledger.lock(wallet_ids=[wallet_id], pairs=[], create=[(wallet_id, currency)])
+            locked.wallet(wallet_id, Access.RECEIVE)
+            journal = Journal(
+                reference=reference,
+                kind="credit",
+                memo=memo,
+                legs=[Leg.house(source, currency, -amount), Leg.wallet(wallet_id, currency, amount)],
+            )
+            data = {
+                "amount": amount,
+                "currency": currency,
+                "source": source,
+                "reference": reference,
+                "journal_id": str(journal.id),
+                "saga_id": str(saga_id) if saga_id else None,
+            }
+            ledger.write(locked, appends=[Append(wallet_id, EventType.WALLET_CREDITED, data)], journal=journal)
+            return journal.id
+
+    return _once(_journal_lookup(reference, "credit"), write)
+
+
+# --- holds ----------------------------------------------------------------------------------------
+
+
+def _hold_lookup(reference: str) -> Callable[[], Hold | None]:
+    return lambda: Hold.objects.filter(reference=reference).first()
+
+
+def _hold_place(
+    *, wallet_id: uuid.UUID, amount: int, currency: str, reference: str, purpose: str, event: str, data: dict
+) -> Hold:
+    validate_amount(amount)
+    validate_currency(currency)
+
+    def write() -> Hold:
+        with transaction.atomic():
+            locked = ledger.lock(wallet_ids=[wallet_id], pairs=[(wallet_id, currency)])
+            locked.wallet(wallet_id, Access.SEND)
+            hold = Hold(reference=reference, wallet_id=wallet_id, currency=currency, amount=amount, purpose=purpose)
+            payload = {"amount": amount, "currency": currency, "hold_id": str(hold.id), "reference": reference, **data}
+            ledger.write(locked, appends=[Append(wallet_id, event, payload)])
+            hold.save(force_insert=True)
+            return hold
+
+    hold = _once(_hold_lookup(reference), write)
+    if (hold.wallet_id, hold.amount, hold.currency) != (wallet_id, amount, currency):
+        raise LedgerError(f"reference {reference!r} holds other funds", code=LedgerErrorCode.REFERENCE_CONFLICT)
+    return hold
+
+
+def funds_hold(
+    *, wallet_id: uuid.UUID, amount: int, currency: str, reference: str, saga_id: uuid.UUID | None = None
+) -> Hold:
+    """Reserve funds for a withdrawal (phase one): `held` rises, `available` falls."""
+    return _hold_place(
+        wallet_id=wallet_id,
+        amount=amount,
+        currency=currency,
+        reference=reference,
+        purpose=Hold.Purpose.WITHDRAWAL,
+        event=EventType.FUNDS_HELD,
+        data={"saga_id": str(saga_id) if saga_id else None},
+    )
+
+
+def _locked_hold(
+    hold_id: uuid.UUID, *, extra_wallets: tuple[uuid.UUID, ...] = (), create=()
+) -> tuple[Hold, ledger.Locked]:
+    """Lock the hold's wallet (and any others) and re-read the hold under that lock."""
+    try:
+        wallet_id, currency = Hold.objects.values_list("wallet_id", "currency").get(pk=hold_id)
+    except Hold.DoesNotExist:
+        raise LedgerError(f"hold {hold_id} does not exist", code=LedgerErrorCode.HOLD_NOT_FOUND) from None
+    locked = ledger.lock(wallet_ids=[wallet_id, *extra_wallets], pairs=[(wallet_id, currency)], create=create)
+    return Hold.objects.get(pk=hold_id), locked
+
+
+def hold_capture(*, hold_id: uuid.UUID, destination: str = PAYOUTS, saga_id: uuid.UUID | None = None) -> uuid.UUID:
+    """Phase two of a withdrawal: the held funds leave the wallet for a house account (`payouts`).
+    It proceeds on a frozen wallet too: the payout it pays for has already left."""
+    reference = f"capture:{hold_id}"
+
+    def write() -> uuid.UUID:
+        with transaction.atomic():
+            hold, locked = _locked_hold(hold_id)
+            locked.wallet(hold.wallet_id, Access.RECEIVE)
+            if hold.status != Hold.Status.HELD:
+                raise LedgerError(f"hold {hold_id} is {hold.status.lower()}", code=LedgerErrorCode.HOLD_NOT_ACTIVE)
+            hold.capture()
+            hold.save(update_fields=["status", "updated_at"])
+            journal = Journal(
+                reference=reference,
+                kind="payout",
+                legs=[
+                    Leg.wallet(hold.wallet_id, hold.currency, -hold.amount),
+                    Leg.house(destination, hold.currency, hold.amount),
+                ],
+            )
+            data = {
+                "amount": hold.amount,
+                "currency": hold.currency,
+                "from_hold": True,
+                "hold_id": str(hold.id),
+                "destination": destination,
+                "journal_id": str(journal.id),
+                "saga_id": str(saga_id) if saga_id else None,
+            }
+            ledger.write(locked, appends=[Append(hold.wallet_id, EventType.WALLET_DEBITED, data)], journal=journal)
+            return journal.id
+
+    return _once(_journal_lookup(reference, "payout"), write)
+
+
+def hold_release(*, hold_id: uuid.UUID, reason: str, saga_id: uuid.UUID | None = None) -> Hold:
+    """Give held funds back to `available` (a withdrawal's or a transfer's compensation). Releasing
+    a released hold does nothing; releasing a captured one is refused."""
+    with transaction.atomic():
+        hold, locked = _locked_hold(hold_id)
+        if hold.status == Hold.Status.RELEASED:
+            return hold
+        if hold.status != Hold.Status.HELD:
+            raise LedgerError(f"hold {hold_id} is {hold.status.lower()}", code=LedgerErrorCode.HOLD_NOT_ACTIVE)
+        locked.wallet(hold.wallet_id, Access.RECEIVE)
+        hold.release()
+        hold.save(update_fields=["status", "updated_at"])
+        event = EventType.FUNDS_RELEASED if hold.purpose == Hold.Purpose.WITHDRAWAL else EventType.TRANSFER_FAILED
+        data = {
+            "amount": hold.amount,
+            "currency": hold.currency,
+            "hold_id": str(hold.id),
+            "reason": reason,
+            "saga_id": str(saga_id) if saga_id else None,
+        }
+        if hold.purpose == Hold.Purpose.TRANSFER:
+            data["transfer_id"] = hold.reference.removeprefix("transfer:")
+        ledger.write(locked, appends=[Append(hold.wallet_id, event, data)])
+    return hold
+
+
+# --- transfers ------------------------------------------------------------------------------------
+
+
+def transfer_reference(transfer_id: uuid.UUID) -> str:
+    return f"transfer:{transfer_id}"
+
+
+def _check_transfer(from_wallet_id: uuid.UUID, to_wallet_id: uuid.UUID, amount: int, currency: str, conversion) -> None:
+    validate_amount(amount)
+    validate_currency(currency)
+    if from_wallet_id == to_wallet_id:
+        raise LedgerError("a wallet cannot transfer to itself", code=LedgerErrorCode.SAME_WALLET)
+    if conversion is not None and (conversion.from_currency, conversion.from_amount) != (currency, amount):
+        raise LedgerError("the conversion does not match the transfer", code=LedgerErrorCode.CURRENCY_MISMATCH)
+
+
+def transfer_initiate(
+    *,
+    transfer_id: uuid.UUID,
+    from_wallet_id: uuid.UUID,
+    to_wallet_id: uuid.UUID,
+    amount: int,
+    currency: str,
+    memo: str = "",
+) -> Hold:
+    """Phase one of a transfer: hold the amount on the source (TransferInitiated)."""
+    _check_transfer(from_wallet_id, to_wallet_id, amount, currency, None)
+    return _hold_place(
+        wallet_id=from_wallet_id,
+        amount=amount,
+        currency=currency,
+        reference=transfer_reference(transfer_id),
+        purpose=Hold.Purpose.TRANSFER,
+        event=EventType.TRANSFER_INITIATED,
+        data={"transfer_id": str(transfer_id), "to_wallet_id": str(to_wallet_id), "memo": memo},
+    )
+
+
+def _transfer_entries(
+    *, transfer_id, from_wallet_id, to_wallet_id, amount, currency, conversion: Conversion | None, memo: str
+) -> tuple[Journal, list[Append]]:
+    """The journal entry and the phase-two events of a transfer (TransferCompleted on the source,
+    WalletCredited on the destination). A cross-currency transfer routes through the house FX
+    account: it takes the source amount and pays out the converted one, rounded down; the
+    conversion's rate, source and remainder are on both events."""
+    journal = Journal(reference=transfer_reference(transfer_id), kind="transfer", memo=memo, legs=[])
+    to_currency, to_amount = currency, amount
+    journal.legs.append(Leg.wallet(from_wallet_id, currency, -amount))
+    if conversion is not None:
+        to_currency, to_amount = conversion.to_currency, conversion.to_amount
+        journal.legs += [Leg.house(FX, currency, amount), Leg.house(FX, to_currency, -to_amount)]
+    journal.legs.append(Leg.wallet(to_wallet_id, to_currency, to_amount))
+    common = {"transfer_id": str(transfer_id), "journal_id": str(journal.id)}
+    if conversion is not None:
+        common["conversion"] = conversion.as_event_data()
+    completed = {"amount": amount, "currency": currency, "from_hold": True, "to_wallet_id": str(to_wallet_id), **common}
+    credited = {
+        "amount": to_amount,
+        "currency": to_currency,
+        "source": "transfer",
+        "from_wallet_id": str(from_wallet_id),
+        **common,
+    }
+    return journal, [
+        Append(from_wallet_id, EventType.TRANSFER_COMPLETED, completed),
+        Append(to_wallet_id, EventType.WALLET_CREDITED, credited),
+    ]
+
+
+def transfer_complete(
+    *, transfer_id: uuid.UUID, to_wallet_id: uuid.UUID, conversion: Conversion | None = None, memo: str = ""
+) -> uuid.UUID:
+    """Phase two: capture the source's hold and credit the destination. Returns the journal id."""
+    reference = transfer_reference(transfer_id)
+
+    def write() -> uuid.UUID:
+        with transaction.atomic():
+            hold = Hold.objects.filter(reference=reference).first()
+            if hold is None:
+                raise LedgerError(f"transfer {transfer_id} has no hold", code=LedgerErrorCode.HOLD_NOT_FOUND)
+            _check_transfer(hold.wallet_id, to_wallet_id, hold.amount, hold.currency, conversion)
+            to_currency = conversion.to_currency if conversion else hold.currency
+            hold, locked = _locked_hold(hold.id, extra_wallets=(to_wallet_id,), create=[(to_wallet_id, to_currency)])
+            locked.wallet(hold.wallet_id, Access.SEND)
+            locked.wallet(to_wallet_id, Access.RECEIVE)
+            if hold.status != Hold.Status.HELD:
+                raise LedgerError(f"transfer {transfer_id} is no longer held", code=LedgerErrorCode.HOLD_NOT_ACTIVE)
+            hold.capture()
+            hold.save(update_fields=["status", "updated_at"])
+            journal, appends = _transfer_entries(
+                transfer_id=transfer_id,
+                from_wallet_id=hold.wallet_id,
+                to_wallet_id=to_wallet_id,
+                amount=hold.amount,
+                currency=hold.currency,
+                conversion=conversion,
+                memo=memo,
+            )
+            ledger.write(locked, appends=appends, journal=journal)
+            return journal.id
+
+    return _once(_journal_lookup(reference, "transfer"), write)
+
+
+def transfer_fail(*, transfer_id: uuid.UUID, reason: str) -> Hold:
+    """Compensate phase one: release the transfer's hold (TransferFailed)."""
+    hold = Hold.objects.filter(reference=transfer_reference(transfer_id)).first()
+    if hold is None:
+        raise LedgerError(f"transfer {transfer_id} has no hold", code=LedgerErrorCode.HOLD_NOT_FOUND)
+    return hold_release(hold_id=hold.id, reason=reason)
+
+
+def transfer_execute(
+    *,
+    transfer_id: uuid.UUID,
+    from_wallet_id: uuid.UUID,
+    to_wallet_id: uuid.UUID,
+    amount: int,
+    currency: str,
+    conversion: Conversion | None = None,
+    memo: str = "",
+    within: Callable[[uuid.UUID], None] | None = None,
+) -> uuid.UUID:
+    """Both phases in one transaction: the instant path of a transfer that needs no wait.
+    The stream still records TransferInitiated then TransferCompleted. `within(journal_id)` runs
+    inside the same transaction (the saga records its outcome there). Returns the journal id."""
+    _check_transfer(from_wallet_id, to_wallet_id, amount, currency, conversion)
+    to_currency = conversion.to_currency if conversion else currency
+
+    def write() -> uuid.UUID:
+        with transaction.atomic():
+            locked = ledger.lock(
+                wallet_ids=[from_wallet_id, to_wallet_id],
+                pairs=[(from_wallet_id, currency)],
+                create=[(to_wallet_id, to_currency)],
+            )
+            locked.wallet(from_wallet_id, Access.SEND)
+            locked.wallet(to_wallet_id, Access.RECEIVE)
+            journal, appends = _transfer_entries(
+                transfer_id=transfer_id,
+                from_wallet_id=from_wallet_id,
+                to_wallet_id=to_wallet_id,
+                amount=amount,
+                currency=currency,
+                conversion=conversion,
+                memo=memo,
+            )
+            initiated = {
+                "amount": amount,
+                "currency": currency,
+                "transfer_id": str(transfer_id),
+                "to_wallet_id": str(to_wallet_id),
+                "memo": memo,
+            }
+            ledger.write(
+                locked,
+                appends=[Append(from_wallet_id, EventType.TRANSFER_INITIATED, initiated), *appends],
+                journal=journal,
+            )
+            if within is not None:
+                within(journal.id)
+            return journal.id
+
+    return _once(_journal_lookup(transfer_reference(transfer_id), "transfer"), write)
+
+
+# --- conversion -----------------------------------------------------------------------------------
+
+
+def currency_convert(*, wallet_id: uuid.UUID, conversion: Conversion, reference: str) -> uuid.UUID:
+    """Convert money inside one wallet (CurrencyConverted), through the house FX account."""
+    validate_amount(conversion.from_amount)
+    if conversion.from_currency == conversion.to_currency:
+        raise LedgerError("a conversion needs two currencies", code=LedgerErrorCode.CURRENCY_MISMATCH)
+
+    def write() -> uuid.UUID:
+        with transaction.atomic():
+            locked = ledger.lock(
+                wallet_ids=[wallet_id],
+                pairs=[(wallet_id, conversion.from_currency)],
+                create=[(wallet_id, conversion.to_currency)],
+            )
+            locked.wallet(wallet_id, Access.SEND)
+            journal = Journal(
+                reference=reference,
+                kind="conversion",
+                legs=[
+                    Leg.wallet(wallet_id, conversion.from_currency, -conversion.from_amount),
+                    Leg.house(FX, conversion.from_currency, conversion.from_amount),
+                    Leg.house(FX, conversion.to_currency, -conversion.to_amount),
+                    Leg.wallet(wallet_id, conversion.to_currency, conversion.to_amount),
+                ],
+            )
+            data = {**conversion.as_event_data(), "reference": reference, "journal_id": str(journal.id)}
+            ledger.write(locked, appends=[Append(wallet_id, EventType.CURRENCY_CONVERTED, data)], journal=journal)
+            return journal.id
+
+    return _once(_journal_lookup(reference, "conversion"), write)

@@ -14,7 +14,9 @@ from wallets.integrity import reconcile
 a = services.wallet_open(owner_id=uuid.uuid4(), kind="USER", base_currency="USD")
 pod = services.wallet_open(owner_id=uuid.uuid4(), kind="POD", base_currency="USD")
 services.wallet_credit(wallet_id=a.id, amount=500_00, currency="USD", reference="smoke-credit")
-services.transfer_execute(transfer_id=uuid.uuid4(), from_wallet_id=a.id, to_wallet_id=pod.id, amount=100_00, currency="USD")
+services.transfer_execute(
+    transfer_id=uuid.uuid4(), from_wallet_id=a.id, to_wallet_id=pod.id, amount=100_00, currency="USD"
+)
 hold = services.funds_hold(wallet_id=a.id, amount=50_00, currency="USD", reference="smoke-hold")
 services.hold_capture(hold_id=hold.id)
 services.wallet_freeze(wallet_id=pod.id, actor="smoke", reason="smoke")

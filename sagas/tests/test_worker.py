@@ -31,17 +31,6 @@ ROOT = Path(__file__).resolve().parents[2]
 CELERY = Path(sys.executable).with_name("celery")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def truncatable_events(django_db_setup, django_db_blocker):
-    """Transactional tests end with a TRUNCATE of every table; the event table refuses TRUNCATE on
-    PostgreSQL (append-only). Allow it for this module only, and restore the guard afterwards."""
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE wallets_event DISABLE TRIGGER wallets_event_no_truncate")
-    yield
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE wallets_event ENABLE TRIGGER wallets_event_no_truncate")
-
-
 class Worker:
     """`celery -A crowdpay worker` in its own process, on the pytest test database."""
 

@@ -77,7 +77,7 @@ class RequestIdMiddleware:
     def __call__(self, request):
         request_id = sane_request_id(request.headers.get(REQUEST_ID_HEADER)) or new_request_id()
         trace_id = trace_id_from_traceparent(request.headers.get("traceparent")) or secrets.token_hex(16)
-        request.request_id = request_id
+        request.request_id, request.trace_id = request_id, trace_id
         tokens = (request_id_var.set(request_id), trace_id_var.set(trace_id))
         try:
             response = self.get_response(request)
@@ -94,6 +94,10 @@ class ContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         request_id, trace_id, span_id = current_ids()
+        # Django logs a 4xx/5xx response after the middleware chain has returned: use the request's ids.
+        request = record.__dict__.get("request")
+        request_id = request_id or getattr(request, "request_id", None)
+        trace_id = trace_id or getattr(request, "trace_id", None)
         if request_id and not hasattr(record, "http.request.id"):
             setattr(record, "http.request.id", request_id)
         if trace_id:
@@ -153,18 +157,15 @@ SENSITIVE_KEYS = frozenset(
     }
 )
 
+_SENSITIVE_KEY_RE = "|".join(sorted((re.escape(k) for k in SENSITIVE_KEYS), key=len, reverse=True))
 _SECRET_PATTERNS = (
     # "Authorization: Bearer xyz", "Bearer xyz", "Basic xyz"
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 " + REDACTED),
     # a JWT anywhere (three base64url segments, the first two starting like JSON objects)
     (re.compile(r"\beyJ[A-Za-z0-9_-]*\.eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*"), REDACTED),
-    # key=value / "key": "value" pairs whose key is sensitive
+    # key=value, key: value, "key": "value" and 'key': 'value' pairs whose key is sensitive
     (
-        re.compile(
-            r"(?i)([\"']?\b(?:authorization|cookie|token|access_token|refresh_token|api_key|password|secret|"
-            r"private_key|email|phone|iban|card_number|date_of_birth|national_id|tax_id|ssn)[\"']?\s*[:=]\s*)"
-            r"(\"[^\"]*\"|'[^']*'|[^\s,;&}]+)"
-        ),
+        re.compile(rf"(?i)([\"']?\b(?:{_SENSITIVE_KEY_RE})\b[\"']?\s*[:=]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&}}]+)"),
         r"\1" + REDACTED,
     ),
     # e-mail addresses
@@ -213,6 +214,11 @@ class RedactFilter(logging.Filter):
     """Removes tokens, secrets and personal data from a record before any handler formats it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        # Mask the arguments structurally first (a dict argument keeps its keys), then the text.
+        if isinstance(record.args, Mapping):
+            record.args = redact_value(record.args)
+        elif isinstance(record.args, tuple):
+            record.args = tuple(redact_value(arg) for arg in record.args)
         try:
             message = record.getMessage()
         except Exception:  # a broken format string: keep the template, drop the arguments

@@ -190,3 +190,47 @@ def test_a_worker_killed_between_two_steps_loses_nothing(start_worker):
     assert balance_of(source) == (900_00, 0)
     assert balance_of(target, "EUR") == (80_00, 0)
     assert reconcile() == []
+
+
+def _race(count: int, call) -> list:
+    """Run `call` on `count` threads at once, each on its own database connection."""
+    barrier = threading.Barrier(count)
+    results: list = []
+
+    def run() -> None:
+        try:
+            barrier.wait(timeout=10)
+            results.append(call())
+        except Exception as exc:
+            results.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def test_parallel_starts_with_one_reference_have_one_effect(broker):
+    source, target = funded(amount=1000_00), WalletFactory()
+    transfers = _race(
+        4,
+        lambda: services.transfer_start(
+            from_wallet_id=source.id, to_wallet_id=target.id, amount=10_00, currency="USD", memo="",
+            reference="race-t", requested_by="u",
+        ).id,
+    )  # fmt: skip
+    fundings = _race(
+        4,
+        lambda: services.funding_start(
+            wallet_id=target.id, amount=5_00, currency="USD", source="CARD", source_reference="ch",
+            reference="race-f", requested_by="u",
+        ).id,
+    )  # fmt: skip
+    assert len(set(transfers)) == 1 and len(set(fundings)) == 1, (transfers, fundings)
+    assert Saga.objects.count() == 2
+    assert balance_of(source) == (990_00, 0)
+    assert reconcile() == []

@@ -4,8 +4,15 @@ import os
 
 from celery import Celery
 
+from crowdpay import logging as crowdpay_logging
+from crowdpay import metrics
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crowdpay.settings.base")
 
 app = Celery("crowdpay")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# ECS JSON logs with the enqueuing request's id; the worker's metrics exporter (CELERY_METRICS_PORT).
+crowdpay_logging.connect_celery_signals()
+metrics.connect_celery_signals()

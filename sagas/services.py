@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from compliance import screening
 from compliance import services as compliance_services
+from crowdpay.metrics_sagas import record_screening
 from wallets import services as ledger
 from wallets.currencies import validate_amount, validate_currency
 from wallets.errors import LedgerError, LedgerErrorCode
@@ -314,6 +315,7 @@ def transfer_start(
         counterparty_wallet_id=target_id,
         saga_id=saga_id,
     )
+    record_screening(decision, "transfer")
     screened = ("screen", decision.outcome, _decision_detail(decision))
     if decision.outcome == screening.DECLINE:
         return _create(
@@ -465,6 +467,7 @@ def _step_screen(saga: Saga) -> bool:
         else:
             _fail(s, decision.code or "declined", "; ".join(decision.reasons))
         _moved(s, step="screen", result=decision.outcome, detail=_decision_detail(decision))
+        record_screening(decision, OPERATION[saga.kind])
     if decision.outcome == screening.REVIEW:
         _open_review_case(saga, decision)
         return False

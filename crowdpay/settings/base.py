@@ -42,6 +42,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "crowdpay.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -168,11 +169,18 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # --- Logging: one JSON line per record, in ECS format -------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+SERVICE_NAME = env.str("OTEL_SERVICE_NAME", default="crowdpay-wallet")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"ecs": {"()": "ecs_logging.StdlibFormatter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "ecs"}},
+    "filters": {
+        "context": {"()": "crowdpay.logging.ContextFilter"},
+        "redact": {"()": "crowdpay.logging.RedactFilter"},
+    },
+    "formatters": {"ecs": {"()": "crowdpay.logging.EcsFormatter", "extra": {"service.name": SERVICE_NAME}}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "ecs", "filters": ["context", "redact"]},
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -1,0 +1,230 @@
+"""docker-compose.yml is checked here, since no Docker engine runs where the tests do: it parses, each
+service is complete, the app commands name real modules, the production settings start with the
+environment it gives them, and Prometheus and Grafana are wired to what the services expose."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+APP_SERVICES = ("web", "worker", "beat")
+
+
+def interpolate(value: str, environ: dict | None = None) -> str:
+    """Compose's `${VAR}`, `${VAR:-default}` and `$$`, with an empty environment by default."""
+    environ = environ or {}
+
+    def substitute(match: re.Match) -> str:
+        name, default = match.group(1), match.group(3) or ""
+        return environ.get(name) or default
+
+    value = re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}", substitute, str(value))
+    return value.replace("$$", "$")
+
+
+def environment(service: str) -> dict[str, str]:
+    env = SERVICES[service].get("environment") or {}
+    assert isinstance(env, dict), f"{service}: write environment as a mapping"
+    return {k: interpolate("" if v is None else v) for k, v in env.items()}
+
+
+def command(service: str) -> list[str]:
+    cmd = SERVICES[service]["command"]
+    if isinstance(cmd, str):
+        cmd = shlex.split(cmd)
+    if cmd[:2] == ["sh", "-c"]:
+        cmd = shlex.split(cmd[2].replace("&&", " && "))
+    return [interpolate(c) for c in cmd]
+
+
+def required_production_variables() -> tuple[str, ...]:
+    tree = ast.parse((ROOT / "crowdpay/settings/production.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "_REQUIRED" for t in node.targets):
+            return tuple(ast.literal_eval(node.value))
+    raise AssertionError("production.py names no _REQUIRED variables")
+
+
+def test_every_service_has_an_image_or_build_and_a_healthcheck():
+    assert {"db", "redis", "web", "worker", "beat", "prometheus", "grafana"} <= set(SERVICES)
+    for name, service in SERVICES.items():
+        assert service.get("image") or service.get("build"), name
+        test = (service.get("healthcheck") or {}).get("test")
+        assert test and test != ["NONE"], f"{name} has no health check"
+        if service.get("image") and ":" in service["image"] and not service.get("build"):
+            assert not service["image"].endswith(":latest"), f"{name}: pin the image version"
+
+
+def test_the_build_has_a_dockerfile_and_an_executable_entrypoint():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "requirements/prod.txt" in dockerfile
+    entry = re.search(r'ENTRYPOINT \["/app/([^"]+)"\]', dockerfile).group(1)
+    assert os.access(ROOT / entry, os.X_OK)
+    for name in APP_SERVICES:
+        assert SERVICES[name]["build"] == "."
+
+
+def test_web_serves_the_wsgi_app_with_gunicorn_gthread():
+    cmd = command("web")
+    gunicorn = cmd[cmd.index("gunicorn") :]
+    app = next(arg for arg in gunicorn[1:] if not arg.startswith("-") and ":" in arg)
+    module, attribute = app.split(":")
+    spec = importlib.util.find_spec(module)
+    assert spec and spec.origin
+    tree = ast.parse(Path(spec.origin).read_text())
+    assert any(
+        getattr(t, "id", "") == attribute for n in ast.walk(tree) if isinstance(n, ast.Assign) for t in n.targets
+    )
+    assert gunicorn[gunicorn.index("--worker-class") + 1] == "gthread"
+    assert int(gunicorn[gunicorn.index("--timeout") + 1]) > 30, "longer than the 30 s long-poll"
+    assert "manage.py" in cmd and "migrate" in cmd
+    assert environment("web")["DJANGO_SETTINGS_MODULE"] == "crowdpay.settings.production"
+
+
+@pytest.mark.parametrize(("service", "subcommand"), [("worker", "worker"), ("beat", "beat")])
+def test_celery_services_name_the_real_app(service, subcommand):
+    cmd = command(service)
+    assert cmd[0] == "celery" and subcommand in cmd
+    app_module = cmd[cmd.index("-A") + 1]
+    module = importlib.import_module(app_module)
+    from celery import Celery
+
+    assert isinstance(module.celery_app, Celery)  # `celery -A crowdpay` finds crowdpay.celery_app
+
+
+def test_app_services_point_at_the_compose_databases():
+    for name in APP_SERVICES:
+        env = environment(name)
+        assert re.match(r"postgres://[^@]+@db:5432/\w+$", env["DATABASE_URL"]), name
+        assert re.match(r"redis://redis:6379/\d+$", env["REDIS_URL"]), name
+        db = SERVICES["db"]["environment"]
+        assert env["DATABASE_URL"].startswith(
+            f"postgres://{db['POSTGRES_USER']}:{interpolate(db['POSTGRES_PASSWORD'])}@"
+        )
+        assert env["DATABASE_URL"].endswith(f"/{db['POSTGRES_DB']}")
+
+
+def test_production_settings_start_with_the_environment_compose_gives(tmp_path):
+    """Every variable production requires is set, or generated by the entry point: prove it by
+    starting the production settings (and reading the secrets) through the real entry point."""
+    required = required_production_variables()
+    for name in APP_SERVICES:
+        env = environment(name)
+        assert set(required) <= set(env), f"{name} lacks {set(required) - set(env)}"
+        blank = [v for v in required if not env[v]]
+        assert not blank or env["CROWDPAY_DEV_SECRETS"] == "1", f"{name}: {blank} are neither given nor generated"
+
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        **environment("web"),
+        "CROWDPAY_SECRETS_DIR": str(tmp_path / "shared" / "secrets"),
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        "PYTHONPATH": str(ROOT),
+    }
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics" / "stale.db").write_text("from a previous run")
+    probe = (
+        "import os, django; django.setup(); from django.conf import settings; from crowdpay import keys;"
+        "assert not settings.DEBUG; assert 'web' in settings.ALLOWED_HOSTS;"
+        "assert keys.public_key().startswith('-----BEGIN PUBLIC KEY-----');"
+        "assert keys.private_key().startswith('-----BEGIN PRIVATE KEY-----');"
+        "print(settings.SECRET_KEY[:8], settings.EVENT_HMAC_KEYS.split(':')[0], settings.PII_ENCRYPTION_KEYS[:5])"
+    )
+    entrypoint = ROOT / "docker" / "entrypoint.sh"
+    runs = [
+        subprocess.run(
+            ["sh", str(entrypoint), sys.executable, "-c", probe],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        for _ in range(2)
+    ]
+    for run in runs:
+        assert run.returncode == 0, run.stderr[-3000:]
+    assert runs[0].stdout == runs[1].stdout, "the generated secrets are kept, not regenerated"
+    assert runs[0].stdout.split()[1:] == ["dev1", "dev1:"]
+    assert not (tmp_path / "metrics" / "stale.db").exists(), "the entry point empties the metrics directory"
+
+    # Production (no dev secrets) refuses to start without them.
+    refused = subprocess.run(
+        ["sh", str(entrypoint), sys.executable, "-c", "import django; django.setup()"],
+        env={**env, "CROWDPAY_DEV_SECRETS": "0"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode != 0
+    assert "production settings need these environment variables" in refused.stderr
+
+
+def test_two_containers_starting_together_keep_one_set_of_secrets(tmp_path):
+    sys.path.insert(0, str(ROOT / "docker"))
+    try:
+        import dev_secrets
+    finally:
+        sys.path.remove(str(ROOT / "docker"))
+    target = tmp_path / "secrets"
+    assert dev_secrets.ensure(target) is True
+    first = {p.name: p.read_text() for p in target.iterdir()}
+    assert dev_secrets.ensure(target) is False
+    assert {p.name: p.read_text() for p in target.iterdir()} == first
+    assert set(first) == {*dev_secrets.NAMES, "jwt_public.pem", "jwt_private.pem"}
+    assert first["JWT_PUBLIC_KEY"] == first["jwt_public.pem"]
+    assert oct(target.joinpath("jwt_private.pem").stat().st_mode & 0o777) == "0o600"
+
+
+def test_prometheus_scrapes_what_the_services_expose():
+    prometheus = SERVICES["prometheus"]
+    mount = next(v for v in prometheus["volumes"] if v.endswith(":/etc/prometheus/prometheus.yml:ro"))
+    config = yaml.safe_load((ROOT / mount.split(":")[0]).read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    exposed = {
+        "web": int(next(a for a in command("web") if a.startswith("0.0.0.0:")).split(":")[1]),
+        "worker": int(environment("worker")["CELERY_METRICS_PORT"]),
+    }
+    assert {"web", "worker"} <= set(jobs)
+    for job_name, port in exposed.items():
+        job = jobs[job_name]
+        assert job.get("metrics_path", "/metrics") == "/metrics"
+        targets = [t for sc in job["static_configs"] for t in sc["targets"]]
+        assert targets == [f"{job_name}:{port}"]
+    # Django answers the scrape only if the Host it sends is allowed.
+    assert "web" in environment("web")["ALLOWED_HOSTS"].split(",")
+    # the web's metrics path is routed to our view
+    from django.urls import resolve
+
+    from crowdpay.metrics import metrics_view
+
+    assert resolve("/metrics").func is metrics_view
+
+
+def test_grafana_is_provisioned_with_prometheus_and_the_dashboards():
+    grafana = SERVICES["grafana"]
+    mounts = {v.split(":")[1]: ROOT / v.split(":")[0] for v in grafana["volumes"] if v.startswith("./")}
+    provisioning = mounts["/etc/grafana/provisioning"]
+    datasources = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())["datasources"]
+    prometheus = next(d for d in datasources if d["type"] == "prometheus")
+    assert prometheus["url"] == "http://prometheus:9090" and prometheus["uid"] == "prometheus"
+    providers = yaml.safe_load((provisioning / "dashboards" / "crowdpay.yml").read_text())["providers"]
+    path = providers[0]["options"]["path"]
+    assert path in mounts, "the dashboards provider reads the mounted dashboards directory"
+    assert sorted(p.stem for p in mounts[path].glob("*.json")) == ["api", "compliance", "ledger", "sagas"]
+    home = grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert (mounts[path] / Path(home).name).is_file()

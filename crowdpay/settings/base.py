@@ -210,6 +210,8 @@ SIMPLE_JWT = {
 IDEMPOTENCY_KEY_TTL_SECONDS = env.int("IDEMPOTENCY_KEY_TTL_SECONDS", default=24 * 3600)
 # A key still "in progress" after this long belongs to a request that died; a retry may take it over.
 IDEMPOTENCY_LOCK_TIMEOUT_SECONDS = env.int("IDEMPOTENCY_LOCK_TIMEOUT_SECONDS", default=120)
+# How often a long-poll (GET /v1/operations/{id}?wait=N) looks again; it backs off to 1 s.
+OPERATION_POLL_INTERVAL_SECONDS = env.float("OPERATION_POLL_INTERVAL_SECONDS", default=0.1)
 CELERY_BEAT_SCHEDULE["idempotency-keys-expire"] = {
     "task": "crowdpay.tasks.idempotency_keys_expire",
     "schedule": 3600.0,

@@ -6,6 +6,7 @@ that the service starts on a bare machine; production sets both (see `production
 """
 
 import hashlib
+import warnings
 from pathlib import Path
 
 import environ
@@ -169,6 +170,9 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 # Without `collectstatic`, WhiteNoise finds the files in the apps (the sidecar's bundles) itself.
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
+if WHITENOISE_USE_FINDERS:
+    # Finders serve the files, so a STATIC_ROOT never collected into is expected: don't warn.
+    warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
 
 # --- Logging: one JSON line per record, in ECS format -------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

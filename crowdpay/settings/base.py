@@ -172,7 +172,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
 if WHITENOISE_USE_FINDERS:
     # Finders serve the files, so a STATIC_ROOT never collected into is expected: don't warn.
-    warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
+    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
 
 # --- Logging: one JSON line per record, in ECS format -------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

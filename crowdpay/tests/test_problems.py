@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from http import HTTPStatus
 
 import pytest
 from django.test import Client, RequestFactory
@@ -26,7 +27,7 @@ def test_a_domain_error_keeps_its_code_status_and_extras():
     assert response.status_code == 422 and response.content_type == "application/problem+json"
     assert response.data == {
         "type": "about:blank",
-        "title": "Unprocessable Content",
+        "title": HTTPStatus(422).phrase,
         "status": 422,
         "detail": "not enough",
         "code": "insufficient_funds",

@@ -136,7 +136,12 @@ def _endpoints(wallet_id) -> list[tuple[str, str, str, dict | None]]:
         ("get", "/v1/wallets", "wallet:read", None),
         ("get", f"/v1/wallets/{wallet_id}", "wallet:read", None),
         ("get", f"/v1/wallets/{wallet_id}/events", "wallet:read", None),
-        ("post", f"/v1/wallets/{wallet_id}/credit", "wallet:credit", {"amount": 100, "currency": "USD"}),
+        (
+            "post",
+            f"/v1/wallets/{wallet_id}/credit",
+            "wallet:credit",
+            {"amount": 1, "currency": "USD", "reference": "c"},
+        ),
         (
             "post",
             f"/v1/wallets/{wallet_id}/debit",

@@ -13,7 +13,7 @@ class CreditRequestSerializer(serializers.Serializer):
     currency = CurrencyField()
     source = serializers.CharField(max_length=32, default="CARD", help_text="Funding instrument, e.g. `CARD`.")
     reference = serializers.CharField(
-        max_length=200, required=False, default="", allow_blank=True, help_text="The provider's charge id."
+        max_length=200, help_text="The payment provider's charge id, which the funding saga confirms."
     )
 
     class Meta:
@@ -25,7 +25,12 @@ class DebitRequestSerializer(serializers.Serializer):
     currency = CurrencyField()
     destination = serializers.CharField(max_length=200, help_text="Where the payout goes (e.g. a bank account id).")
     reference = serializers.CharField(
-        max_length=200, required=False, default="", allow_blank=True, help_text="The client's own reference."
+        max_length=200,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="The client's own reference (accepted for the SDK's model; the withdraw saga does not "
+        "record it yet).",
     )
 
     class Meta:

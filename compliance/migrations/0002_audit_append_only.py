@@ -1,0 +1,38 @@
+"""On PostgreSQL the audit log refuses UPDATE, DELETE and TRUNCATE: append-only at the database."""
+
+from django.db import migrations
+
+CREATE = """
+CREATE OR REPLACE FUNCTION compliance_auditentry_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'compliance_auditentry is append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER compliance_auditentry_append_only
+    BEFORE UPDATE OR DELETE ON compliance_auditentry
+    FOR EACH ROW EXECUTE FUNCTION compliance_auditentry_append_only();
+CREATE TRIGGER compliance_auditentry_no_truncate
+    BEFORE TRUNCATE ON compliance_auditentry
+    FOR EACH STATEMENT EXECUTE FUNCTION compliance_auditentry_append_only();
+"""
+
+DROP = """
+DROP TRIGGER IF EXISTS compliance_auditentry_no_truncate ON compliance_auditentry;
+DROP TRIGGER IF EXISTS compliance_auditentry_append_only ON compliance_auditentry;
+DROP FUNCTION IF EXISTS compliance_auditentry_append_only();
+"""
+
+
+def forwards(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(CREATE, params=None)
+
+
+def backwards(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(DROP, params=None)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("compliance", "0001_initial")]
+    operations = [migrations.RunPython(forwards, backwards)]

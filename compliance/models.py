@@ -104,6 +104,9 @@ class OutflowBucket(models.Model):
             models.UniqueConstraint(fields=["wallet_id", "currency", "minute"], name="outflowbucket_uniq"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.wallet_id} {self.currency} minute {self.minute}: {self.amount}"
+
 
 class RiskAssessment(models.Model):
     """Every screening answer, with the score and the reasons behind it."""

@@ -5,7 +5,7 @@ rows (the wallet's stored assessments, the owner's balances), never a wallet's w
 
 | signal | points | when |
 |---|---|---|
-| `amount_spike` | 35 | amount above 5× the median of the wallet's last 50 approved amounts (3 or more) |
+| `amount_spike` | 35 | amount above 5 times the median of the wallet's last 50 approved amounts (3 or more) |
 | `large_first_amounts` | 20 | fewer than 3 approved amounts, and this one above RISK_LARGE_AMOUNT |
 | `rapid_succession` | 25 | 5 or more screenings of the wallet in the last 10 minutes |
 | `young_wallet` | 15 | the wallet is less than 24 hours old |
@@ -77,7 +77,7 @@ def _amount_vs_history(s: Subject) -> None:
     if len(recent) >= 3:
         usual = statistics.median(recent)
         if s.amount > SPIKE_FACTOR * usual:
-            s.add("amount_spike", 35, f"amount {s.amount} is over {SPIKE_FACTOR}× the wallet's usual {int(usual)}")
+            s.add("amount_spike", 35, f"amount {s.amount} is over {SPIKE_FACTOR} times the wallet's usual {int(usual)}")
     elif s.amount > large:
         s.add("large_first_amounts", 20, f"amount {s.amount} above {large} with little history")
 
@@ -157,7 +157,9 @@ def remote_score(subject: Subject, rules: Score, *, client: httpx.Client | None 
     except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
         log.warning("remote risk service failed, using the rule score", extra={"error": type(exc).__name__})
         reason = f"remote risk service unavailable ({type(exc).__name__}); rule score used"
-        return Score(score=rules.score, reasons=(*rules.reasons, reason), signals=rules.signals, source="rules-fallback")
+        return Score(
+            score=rules.score, reasons=(*rules.reasons, reason), signals=rules.signals, source="rules-fallback"
+        )
 
 
 def assess(subject: Subject) -> Score:

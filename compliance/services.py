@@ -210,7 +210,9 @@ def wallet_limit_set(*, wallet_id: uuid.UUID, daily_limit: int, officer: Any, re
     """Set (or change) a wallet's 24 h outflow limit, overriding WALLET_DEFAULT_LIMIT."""
     reason = _reason(reason)
     if isinstance(daily_limit, bool) or not isinstance(daily_limit, int) or daily_limit < 0:
-        raise ComplianceError("the limit is a non-negative integer of minor units", code=ComplianceErrorCode.INVALID_LIMIT)
+        raise ComplianceError(
+            "the limit is a non-negative integer of minor units", code=ComplianceErrorCode.INVALID_LIMIT
+        )
     with transaction.atomic():
         limit, _ = WalletLimit.objects.select_for_update().get_or_create(
             wallet_id=wallet_id, defaults={"daily_limit": daily_limit, "reason": reason, "set_by": officer}

@@ -10,7 +10,7 @@ are not outflows.
 `OutflowBucket` rows in the same pipeline and transaction as the movement, under the wallet's row
 lock. `outflow_24h` then sums at most 1,440 rows through the unique (wallet, currency, minute) index
 — a range read whose cost does not grow with the wallet's history. The window is minute-grained:
-(now − 1440 min, now].
+(now - 1440 min, now].
 
 The limit is `WalletLimit.daily_limit` for the wallet, else `settings.WALLET_DEFAULT_LIMIT`, in minor
 units, applied per currency.

@@ -103,7 +103,13 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # the saga sweeper: re-enqueue any running saga whose lease or backoff ran out
+    "sagas-resume-due": {
+        "task": "sagas.tasks.sagas_resume_due",
+        "schedule": env.float("SAGA_SWEEP_SECONDS", default=15.0),
+    },
+}
 
 # --- Service configuration (the documented environment table) -----------------------------------
 JWT_PUBLIC_KEY = env.str("JWT_PUBLIC_KEY", default="", multiline=True)
@@ -115,6 +121,13 @@ RISK_SERVICE_ENDPOINT = env.str("RISK_SERVICE_ENDPOINT", default="")
 FX_SERVICE_ENDPOINT = env.str("FX_SERVICE_ENDPOINT", default="")
 SETTLEMENT_SERVICE_ENDPOINT = env.str("SETTLEMENT_SERVICE_ENDPOINT", default="")
 GATEWAY_TIMEOUT_SECONDS = env.float("GATEWAY_TIMEOUT_SECONDS", default=5.0)
+# Sagas: tries of a step on transient gateway errors before compensating; backoff (exponential,
+# jittered) between tries; the lease after which the sweeper re-enqueues a saga that stopped moving.
+SAGA_MAX_ATTEMPTS = env.int("SAGA_MAX_ATTEMPTS", default=5)
+SAGA_RETRY_BASE_SECONDS = env.float("SAGA_RETRY_BASE_SECONDS", default=2.0)
+SAGA_RETRY_MAX_SECONDS = env.float("SAGA_RETRY_MAX_SECONDS", default=300.0)
+SAGA_LEASE_SECONDS = env.float("SAGA_LEASE_SECONDS", default=60.0)
+SAGA_PAYOUT_POLL_SECONDS = env.float("SAGA_PAYOUT_POLL_SECONDS", default=60.0)
 # The 24 h outflow limit per wallet, in minor units of the wallet's base currency.
 WALLET_DEFAULT_LIMIT = env.int("WALLET_DEFAULT_LIMIT", default=10000_00)
 # Refuse any single amount above this many minor units (a sanity bound, not a business limit).

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from django.apps import apps
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from sagas.models import Saga
 from wallets.models import Event, Wallet
 from wallets.projection import EventType
 
@@ -62,24 +62,10 @@ def dashboard_figures(*, now: datetime | None = None) -> dict:
     }
 
 
-def saga_model():
-    """The sagas app's saga model, when it has one (the wallet page lists a wallet's sagas)."""
-    try:
-        return apps.get_model("sagas", "Saga")
-    except LookupError:
-        return None
-
-
-def recent_sagas(*, wallet_id: uuid.UUID, limit: int = 20) -> list:
-    model = saga_model()
-    if model is None:
-        return []
-    names = {f.name for f in model._meta.get_fields()}
-    query = Q()
-    for name in ("wallet", "from_wallet", "to_wallet", "wallet_id", "from_wallet_id", "to_wallet_id"):
-        if name in names:
-            query |= Q(**{name: wallet_id})
-    if not query:
-        return []
-    order = "-created_at" if "created_at" in names else "-pk"
-    return list(model.objects.filter(query).order_by(order)[:limit])
+def recent_sagas(*, wallet_id: uuid.UUID, limit: int = 20) -> list[Saga]:
+    """The latest sagas the wallet took part in, as source or counterparty."""
+    return list(
+        Saga.objects.filter(Q(wallet_id=wallet_id) | Q(counterparty_wallet_id=wallet_id)).order_by("-created_at")[
+            :limit
+        ]
+    )

@@ -390,11 +390,10 @@ def _reject_profile(profile, officer, reason):
     services.kyc_profile_reject(profile_id=profile.pk, officer=officer, reason=reason)
 
 
-def _pii(field: str, label: str):
+def _masked(field: str, label: str):
     @admin.display(description=label)
     def show(self, obj):
-        value = getattr(obj, field)
-        return value if getattr(self, "_unmasked", False) else crypto.mask(value)
+        return crypto.mask(getattr(obj, field))
 
     return show
 
@@ -410,21 +409,9 @@ class KycProfileAdmin(UuidSearchMixin, ObjectActionsMixin, ReadOnlyAdmin):
     search_help_text = "Exact owner id"
     uuid_search_fields = ("owner_id", "id")
     ordering = ("-submitted_at",)
-    fields = (
-        "owner_id",
-        "kind",
-        "status",
-        "country",
-        "pii_legal_name",
-        "pii_date_of_birth",
-        "pii_document_number",
-        "pii_address",
-        "submitted_at",
-        "decided_at",
-        "decided_by",
-        "decision_reason",
-    )
-    readonly_fields = fields
+    head = ("owner_id", "kind", "status", "country")
+    tail = ("submitted_at", "decided_at", "decided_by", "decision_reason")
+    masked_fields = ("masked_legal_name", "masked_date_of_birth", "masked_document_number", "masked_address")
     change_form_template = "admin/compliance/object_change_form.html"
     object_actions = {
         "verify": ("Verify", "compliance.decide_kycprofile", _verify),
@@ -439,10 +426,17 @@ class KycProfileAdmin(UuidSearchMixin, ObjectActionsMixin, ReadOnlyAdmin):
         ),
     ]
 
-    pii_legal_name = _pii("legal_name", "legal name")
-    pii_date_of_birth = _pii("date_of_birth", "date of birth")
-    pii_document_number = _pii("document_number", "document number")
-    pii_address = _pii("address", "address")
+    masked_legal_name = _masked("legal_name", "legal name")
+    masked_date_of_birth = _masked("date_of_birth", "date of birth")
+    masked_document_number = _masked("document_number", "document number")
+    masked_address = _masked("address", "address")
+
+    def get_fields(self, request, obj=None):
+        pii = KycProfile.PII_FIELDS if request.user.has_perm("compliance.view_pii") else self.masked_fields
+        return (*self.head, *pii, *self.tail)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
 
     def has_decide_permission(self, request):
         return request.user.has_perm("compliance.decide_kycprofile")
@@ -453,17 +447,14 @@ class KycProfileAdmin(UuidSearchMixin, ObjectActionsMixin, ReadOnlyAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         profile = self.get_object(request, object_id)
-        self._unmasked = request.user.has_perm("compliance.view_pii")
-        if profile is not None and self._unmasked and request.method == "GET":
+        unmasked = request.user.has_perm("compliance.view_pii")
+        if profile is not None and unmasked and request.method == "GET":
             services.pii_view_record(profile=profile, officer=request.user)
         actions = []
         if profile is not None and profile.status == KycProfile.Status.PENDING:
             actions = self.allowed_object_actions(request, profile)
-        extra = {"object_actions": actions, "pii_unmasked": self._unmasked}
-        try:
-            return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
-        finally:
-            self._unmasked = False
+        extra = {"object_actions": actions, "pii_unmasked": unmasked}
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 
 
 # --- limits, assessments, audit -------------------------------------------------------------------

@@ -126,7 +126,11 @@ def test_velocity_counts_instant_transfers_and_gives_back_released_holds(verifie
     settings.WALLET_DEFAULT_LIMIT = 500_00
     other = WalletFactory()
     ledger.transfer_execute(
-        transfer_id=uuid.uuid4(), from_wallet_id=verified_wallet.id, to_wallet_id=other.id, amount=150_00, currency="USD"
+        transfer_id=uuid.uuid4(),
+        from_wallet_id=verified_wallet.id,
+        to_wallet_id=other.id,
+        amount=150_00,
+        currency="USD",
     )
     withdrawal = hold(verified_wallet, 350_00)
     assert velocity.outflow_24h(wallet_id=verified_wallet.id, currency="USD") == 500_00

@@ -128,7 +128,12 @@ def test_review_then_approve_completes_the_funding(wallet, review_screening):
     assert saga.state == Saga.State.IN_REVIEW and saga.next_attempt_at is None
     assert operation_as_dict(saga)["status"] == "IN_REVIEW"
     assert review_screening == [
-        {"saga_id": saga.id, "wallet_id": wallet.id, "code": "risk_review", "reasons": ("a large amount for this wallet",)}
+        {
+            "saga_id": saga.id,
+            "wallet_id": wallet.id,
+            "code": "risk_review",
+            "reasons": ("a large amount for this wallet",),
+        }
     ]
     assert advance(saga).state == Saga.State.IN_REVIEW  # nothing moves without an officer
     saga = services.saga_review_decide(saga_id=saga.id, approve=True, actor="officer:7", reason="known customer")

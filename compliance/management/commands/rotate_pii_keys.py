@@ -24,8 +24,10 @@ def stale_query(model, current_id: str) -> Q:
     query = Q()
     for field in model._meta.concrete_fields:
         if isinstance(field, EncryptedTextField):
-            query |= Q(**{f"{field.name}__isnull": False}) & ~Q(**{field.name: ""}) & ~Q(
-                **{f"{field.name}__startswith": prefix}
+            query |= (
+                Q(**{f"{field.name}__isnull": False})
+                & ~Q(**{field.name: ""})
+                & ~Q(**{f"{field.name}__startswith": prefix})
             )
     return query
 

@@ -23,19 +23,21 @@ def verified_wallet(db):
 
 
 @pytest.fixture
-def _triggers_back_on():
-    yield
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET session_replication_role = DEFAULT")
-
-
-@pytest.fixture
-def committed_db(_triggers_back_on, transactional_db):
+def committed_db(transactional_db):
     """Committed data (for a live server thread). The append-only tables refuse TRUNCATE, which is
-    how the test database is flushed afterwards: let the flush's session skip triggers, and turn
-    them back on after it."""
+    how the test database is flushed afterwards: the flush's session skips triggers, and that
+    session is closed once every fixture is torn down (see `pytest_runtest_teardown`), so the next
+    test's connection has its triggers again."""
     yield
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET session_replication_role = replica")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    try:
+        return (yield)
+    finally:
+        if "committed_db" in getattr(item, "fixturenames", ()):
+            connection.close()

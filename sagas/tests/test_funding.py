@@ -127,14 +127,8 @@ def test_review_then_approve_completes_the_funding(wallet, review_screening):
     saga = advance(start(wallet))
     assert saga.state == Saga.State.IN_REVIEW and saga.next_attempt_at is None
     assert operation_as_dict(saga)["status"] == "IN_REVIEW"
-    assert review_screening == [
-        {
-            "saga_id": saga.id,
-            "wallet_id": wallet.id,
-            "code": "risk_review",
-            "reasons": ("a large amount for this wallet",),
-        }
-    ]
+    reasons = ("a large amount for this wallet",)
+    assert review_screening == [{"saga_id": saga.id, "wallet_id": wallet.id, "code": "risk_review", "reasons": reasons}]
     assert advance(saga).state == Saga.State.IN_REVIEW  # nothing moves without an officer
     saga = services.saga_review_decide(saga_id=saga.id, approve=True, actor="officer:7", reason="known customer")
     assert saga.state == Saga.State.APPROVED

@@ -17,6 +17,27 @@ from sagas.models import Saga
 from wallets.tests.factories import WalletFactory, funded
 
 
+@pytest.fixture(autouse=True)
+def verified_owners(request):
+    """Every wallet opened in a saga test belongs to a KYC-verified owner: the compliance KYC gate
+    (withdrawals need a verified profile, unverified amounts are bounded) is tested in compliance/,
+    the sagas' own paths here. A real profile row, so a worker process sees it too."""
+    from django.db.models.signals import post_save
+
+    from compliance.models import KycProfile
+    from wallets.models import Wallet
+
+    def verify(sender, instance, created, **kwargs):
+        if created:
+            KycProfile.objects.get_or_create(
+                owner_id=instance.owner_id, defaults={"status": KycProfile.Status.VERIFIED}
+            )
+
+    post_save.connect(verify, sender=Wallet, dispatch_uid="sagas-tests-verified-owners")
+    yield
+    post_save.disconnect(sender=Wallet, dispatch_uid="sagas-tests-verified-owners")
+
+
 @pytest.fixture
 def wallet(db):
     return funded(amount=1000_00)

@@ -2,6 +2,7 @@
 
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +21,30 @@ def funded_wallet(db):
     from wallets.tests.factories import funded
 
     return funded(amount=1000_00)
+
+
+@pytest.fixture(autouse=True)
+def verified_owners(request):
+    """Every wallet opened in a test outside compliance/ belongs to a KYC-verified owner: the KYC gate
+    (withdrawals need a verified profile, unverified amounts are bounded) is tested in compliance/,
+    every other app's own paths elsewhere. A real profile row, so a worker process sees it too."""
+    if request.node.path.is_relative_to(Path(__file__).parent / "compliance"):
+        yield
+        return
+    from django.db.models.signals import post_save
+
+    from compliance.models import KycProfile
+    from wallets.models import Wallet
+
+    def verify(sender, instance, created, **kwargs):
+        if created:
+            KycProfile.objects.get_or_create(
+                owner_id=instance.owner_id, defaults={"status": KycProfile.Status.VERIFIED}
+            )
+
+    post_save.connect(verify, sender=Wallet, dispatch_uid="sagas-tests-verified-owners")
+    yield
+    post_save.disconnect(sender=Wallet, dispatch_uid="sagas-tests-verified-owners")
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

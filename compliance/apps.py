@@ -1,6 +1,16 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class ComplianceConfig(AppConfig):
     name = "compliance"
     verbose_name = "Compliance"
+
+    def ready(self) -> None:
+        from wallets import ledger
+
+        from . import roles, velocity
+
+        if velocity.outflow_statements not in ledger.WRITE_HOOKS:
+            ledger.WRITE_HOOKS.append(velocity.outflow_statements)
+        post_migrate.connect(roles.on_post_migrate, sender=self, dispatch_uid="compliance-officer-group")

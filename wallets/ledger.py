@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -124,6 +124,13 @@ class Locked:
             code = LedgerErrorCode.WALLET_CLOSED if wallet.status == "CLOSED" else LedgerErrorCode.WALLET_FROZEN
             raise LedgerError(f"wallet {wallet_id} is {wallet.status.lower()}", code=code, wallet_id=str(wallet_id))
         return wallet
+
+
+# Statements other apps add to a movement, run in `write()`'s pipeline and transaction (so they cost
+# no extra round trip and commit or roll back with the movement). A hook takes the appends and the
+# time of the write and returns (sql, params) pairs. compliance keeps its rolling outflow buckets so.
+WriteHook = Callable[[list[Append], datetime], Iterable[tuple[str, list]]]
+WRITE_HOOKS: list[WriteHook] = []
 
 
 @dataclass
@@ -258,9 +265,12 @@ def write(
         heads[append.wallet_id] = (expected, version, digest)
         written.append((append.wallet_id, version, append.type))
 
+    extra = [statement for hook in WRITE_HOOKS for statement in hook(appends, now)]
     ops = connection.ops
     when = ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor, _pipeline():
+        for sql, params in extra:
+            cursor.execute(sql, params)
         for (wallet_id, currency), (d_posted, d_held) in deltas.items():
             if d_posted or d_held:
                 cursor.execute(

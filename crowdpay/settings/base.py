@@ -257,3 +257,22 @@ SPECTACULAR_SETTINGS = {
         "OperationStatusEnum": "crowdpay.api.fields.OPERATION_STATUSES",
     },
 }
+
+# --- Compliance (see compliance/screening.py) ---------------------------------------------------
+# The largest single amount, in minor units, that an owner without a verified KYC/KYB profile may
+# move per operation; withdrawals always need a verified profile.
+KYC_UNVERIFIED_LIMITS = {
+    "credit": env.int("KYC_UNVERIFIED_CREDIT_MAX", default=1000_00),
+    "transfer": env.int("KYC_UNVERIFIED_TRANSFER_MAX", default=250_00),
+}
+# Risk score thresholds (0-100): review (soft decline), decline, and decline with an automatic freeze.
+RISK_REVIEW_SCORE = env.int("RISK_REVIEW_SCORE", default=50)
+RISK_DECLINE_SCORE = env.int("RISK_DECLINE_SCORE", default=80)
+RISK_FREEZE_SCORE = env.int("RISK_FREEZE_SCORE", default=95)
+# Screening codes that freeze the wallet on the spot (the reason goes on the WalletFrozen event).
+COMPLIANCE_AUTO_FREEZE_CODES = env.list("COMPLIANCE_AUTO_FREEZE_CODES", default=["risk_critical"])
+RISK_SERVICE_TIMEOUT_SECONDS = env.float("RISK_SERVICE_TIMEOUT_SECONDS", default=2.0)
+CELERY_BEAT_SCHEDULE["compliance-outflow-buckets-prune"] = {
+    "task": "compliance.tasks.outflow_buckets_prune",
+    "schedule": 3600.0,
+}

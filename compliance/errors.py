@@ -1,0 +1,29 @@
+"""Compliance error codes: stable strings clients and the admin switch on."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from crowdpay.errors import DomainError
+
+
+class ComplianceErrorCode(StrEnum):
+    REASON_REQUIRED = "reason_required"
+    CASE_NOT_FOUND = "review_case_not_found"
+    CASE_DECIDED = "review_case_decided"
+    PROFILE_NOT_FOUND = "kyc_profile_not_found"
+    INVALID_TRANSITION = "invalid_transition"
+    INVALID_LIMIT = "invalid_limit"
+
+
+_STATUS = {
+    ComplianceErrorCode.CASE_NOT_FOUND: 404,
+    ComplianceErrorCode.PROFILE_NOT_FOUND: 404,
+    ComplianceErrorCode.CASE_DECIDED: 409,
+    ComplianceErrorCode.INVALID_TRANSITION: 409,
+}
+
+
+class ComplianceError(DomainError):
+    def __init__(self, detail: str, *, code: ComplianceErrorCode, **extra: object):
+        super().__init__(detail, code=str(code), status=_STATUS.get(code, 422), **extra)

@@ -1,0 +1,232 @@
+"""Compliance tables: KYC/KYB profiles (personal data encrypted), per-wallet limits and rolling
+outflow buckets, stored risk assessments, review cases for soft-declined sagas, and the officers'
+append-only audit log."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from wallets.models import Wallet
+
+from .fields import EncryptedTextField
+
+
+class KycProfile(ConcurrentTransitionMixin, models.Model):
+    """Who owns wallets: a person (KYC) or a business (KYB). One per owner id. Personal data lives
+    only in the encrypted fields."""
+
+    class Kind(models.TextChoices):
+        PERSON = "PERSON", "Person (KYC)"
+        BUSINESS = "BUSINESS", "Business (KYB)"
+
+    class Status(models.TextChoices):
+        UNVERIFIED = "UNVERIFIED"
+        PENDING = "PENDING"
+        VERIFIED = "VERIFIED"
+        REJECTED = "REJECTED"
+
+    PII_FIELDS = ("legal_name", "date_of_birth", "document_number", "address")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner_id = models.UUIDField(unique=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.PERSON)
+    status = FSMField(max_length=10, choices=Status.choices, default=Status.UNVERIFIED, protected=True)
+    country = models.CharField(max_length=2, blank=True, default="", help_text="ISO 3166-1 alpha-2")
+    legal_name = EncryptedTextField(blank=True, default="")
+    date_of_birth = EncryptedTextField(blank=True, default="", help_text="persons: YYYY-MM-DD")
+    document_number = EncryptedTextField(blank=True, default="", help_text="ID document or company registration")
+    address = EncryptedTextField(blank=True, default="")
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decision_reason = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "KYC/KYB profile"
+        permissions = [
+            ("view_pii", "Can see unmasked personal data"),
+            ("decide_kycprofile", "Can verify or reject KYC/KYB profiles"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.owner_id} ({self.status})"
+
+    @transition(field=status, source=[Status.UNVERIFIED, Status.REJECTED], target=Status.PENDING)
+    def submit(self) -> None:
+        pass
+
+    @transition(field=status, source=Status.PENDING, target=Status.VERIFIED)
+    def verify(self) -> None:
+        pass
+
+    @transition(field=status, source=Status.PENDING, target=Status.REJECTED)
+    def reject(self) -> None:
+        pass
+
+
+class WalletLimit(models.Model):
+    """A per-wallet override of WALLET_DEFAULT_LIMIT (the 24 h outflow limit, minor units)."""
+
+    wallet = models.OneToOneField(Wallet, on_delete=models.PROTECT, related_name="compliance_limit")
+    daily_limit = models.BigIntegerField()
+    reason = models.TextField()
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(daily_limit__gte=0), name="walletlimit_non_negative")]
+
+    def __str__(self) -> str:
+        return f"limit {self.daily_limit} for {self.wallet_id}"
+
+
+class OutflowBucket(models.Model):
+    """Money committed to leave a wallet during one minute (holds placed and instant transfers, less
+    their releases). Written by the ledger hook in the same transaction as the movement, so the
+    trailing 24 h outflow is a sum over at most 1,440 rows found by an index range, never a scan of
+    the wallet's history. Rows older than a day are pruned by `outflow_buckets_prune`."""
+
+    wallet_id = models.UUIDField()
+    currency = models.CharField(max_length=3)
+    minute = models.BigIntegerField(help_text="minutes since the Unix epoch")
+    amount = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["wallet_id", "currency", "minute"], name="outflowbucket_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.wallet_id} {self.currency} minute {self.minute}: {self.amount}"
+
+
+class RiskAssessment(models.Model):
+    """Every screening answer, with the score and the reasons behind it."""
+
+    class Outcome(models.TextChoices):
+        APPROVE = "approve"
+        REVIEW = "review"
+        DECLINE = "decline"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    operation = models.CharField(max_length=16)
+    wallet_id = models.UUIDField()
+    owner_id = models.UUIDField(null=True, blank=True)
+    counterparty_wallet_id = models.UUIDField(null=True, blank=True)
+    saga_id = models.UUIDField(null=True, blank=True, db_index=True)
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    code = models.CharField(max_length=48, blank=True, default="")
+    score = models.PositiveSmallIntegerField(null=True, blank=True)
+    source = models.CharField(max_length=16, help_text="rules, remote, or rules after a remote failure")
+    reasons = models.JSONField(default=list)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["wallet_id", "created_at"]),
+            models.Index(fields=["wallet_id", "counterparty_wallet_id"]),
+            models.Index(fields=["outcome", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.amount} {self.currency}: {self.outcome}"
+
+
+class ReviewCase(ConcurrentTransitionMixin, models.Model):
+    """A soft-declined saga waiting for an officer. Approving resumes the saga; rejecting makes it
+    compensate."""
+
+    class Status(models.TextChoices):
+        OPEN = "OPEN"
+        APPROVED = "APPROVED"
+        REJECTED = "REJECTED"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    saga_id = models.UUIDField(unique=True)
+    wallet_id = models.UUIDField(db_index=True)
+    owner_id = models.UUIDField(null=True, blank=True, db_index=True)
+    code = models.CharField(max_length=48, blank=True, default="")
+    reasons = models.JSONField(default=list)
+    status = FSMField(max_length=8, choices=Status.choices, default=Status.OPEN, protected=True)
+    opened_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decision_reason = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["opened_at"]
+        permissions = [("decide_reviewcase", "Can approve or reject review cases")]
+
+    def __str__(self) -> str:
+        return f"case {str(self.id)[:8]} · {self.code or 'review'} ({self.status})"
+
+    @transition(field=status, source=Status.OPEN, target=Status.APPROVED)
+    def approve(self) -> None:
+        pass
+
+    @transition(field=status, source=Status.OPEN, target=Status.REJECTED)
+    def reject(self) -> None:
+        pass
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("the audit log is append-only")
+
+    def delete(self):
+        raise PermissionError("the audit log is append-only")
+
+
+class AuditEntry(models.Model):
+    """One officer action: who, what, on which object, why, when. Append-only: the model refuses
+    updates and deletes, and on PostgreSQL a trigger refuses them in the database too."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    actor_label = models.CharField(max_length=150)
+    action = models.CharField(max_length=48, db_index=True)
+    object_type = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=64, db_index=True)
+    reason = models.TextField(blank=True, default="")
+    data = models.JSONField(default=dict, blank=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_type} {self.object_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("the audit log is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("the audit log is append-only")
+
+
+class FrozenWallet(Wallet):
+    """The officers' view of frozen wallets (a proxy: same rows, own admin and permissions)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "frozen wallet"
+        permissions = [
+            ("freeze_wallet", "Can freeze a wallet"),
+            ("unfreeze_wallet", "Can unfreeze a wallet"),
+            ("close_wallet", "Can close a wallet"),
+        ]

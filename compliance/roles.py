@@ -1,0 +1,64 @@
+"""The "Compliance officer" group and exactly the permissions it needs: read the ledger, decide
+review cases and KYC profiles, see personal data (`view_pii`: each unmasked view is audited),
+freeze / unfreeze / close wallets, set wallet limits, read assessments and the audit log. Nothing
+that adds, changes or deletes a balance, an event, a posting, a journal entry, a hold, an
+assessment or an audit entry.
+
+The data migration 0003 creates the group; a post_migrate handler keeps it in step with this list
+(and recreates it after a test flush)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.management import create_permissions
+
+GROUP = "Compliance officer"
+PERMISSIONS = {
+    "wallets": ["view_wallet", "view_balance", "view_event", "view_hold", "view_journalentry", "view_posting"],
+    "compliance": [
+        "view_reviewcase",
+        "decide_reviewcase",
+        "view_kycprofile",
+        "view_pii",
+        "decide_kycprofile",
+        "view_frozenwallet",
+        "freeze_wallet",
+        "unfreeze_wallet",
+        "close_wallet",
+        "view_walletlimit",
+        "add_walletlimit",
+        "change_walletlimit",
+        "view_riskassessment",
+        "view_auditentry",
+    ],
+}
+
+
+def officer_group_sync(apps, *, create_missing: bool = True):
+    """Create or update the group with exactly PERMISSIONS (works with migration-time `apps`)."""
+    if create_missing:  # permissions are normally created after all migrations (post_migrate)
+        for app_label in PERMISSIONS:
+            config = apps.get_app_config(app_label)
+            had = getattr(config, "models_module", None)
+            config.models_module = had or True  # a migration-time stub has none
+            create_permissions(config, apps=apps, verbosity=0)
+            config.models_module = had
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    group, _ = Group.objects.get_or_create(name=GROUP)
+    perms = []
+    for app_label, codenames in PERMISSIONS.items():
+        found = list(Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames))
+        missing = set(codenames) - {p.codename for p in found}
+        if missing:
+            raise RuntimeError(f"permissions missing for {app_label}: {sorted(missing)}")
+        perms += found
+    group.permissions.set(perms)
+    return group
+
+
+def on_post_migrate(sender, apps=None, **kwargs):
+    # a flush sends post_migrate without `apps`: the global registry then
+    if sender.name == "compliance":
+        from django.apps import apps as global_apps
+
+        officer_group_sync(apps or global_apps)

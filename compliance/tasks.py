@@ -1,0 +1,10 @@
+"""Compliance's periodic tasks (thin: call a service)."""
+
+from celery import shared_task
+
+from . import velocity
+
+
+@shared_task(name="compliance.tasks.outflow_buckets_prune", ignore_result=True)
+def outflow_buckets_prune() -> int:
+    return velocity.outflow_buckets_prune()

@@ -1,0 +1,244 @@
+"""The officers' back-office through Django's test client."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+from django.urls import reverse
+
+from compliance import screening, services
+from compliance.models import AuditEntry, KycProfile, ReviewCase
+from compliance.tests.factories import officer_user, profile
+from sagas import services as sagas
+from sagas.models import Saga
+from wallets import services as ledger
+from wallets.models import Event, Wallet
+from wallets.tests.factories import WalletFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client_officer(client, officer):
+    client.force_login(officer)
+    return client
+
+
+@pytest.fixture
+def case(verified_wallet):
+    saga = sagas.funding_start(
+        wallet_id=verified_wallet.id,
+        amount=2500_00,
+        currency="EUR",
+        source="CARD",
+        source_reference="ch_1",
+        reference="op-admin",
+        requested_by="user:1",
+    )
+    assert sagas.saga_advance(saga_id=saga.id).state == Saga.State.IN_REVIEW
+    return ReviewCase.objects.get(saga_id=saga.id)
+
+
+def test_the_group_has_exactly_the_permissions_it_needs():
+    perms = set(
+        Group.objects.get(name="Compliance officer").permissions.values_list("content_type__app_label", "codename")
+    )
+    assert ("compliance", "view_pii") in perms and ("compliance", "decide_reviewcase") in perms
+    assert ("compliance", "freeze_wallet") in perms and ("wallets", "view_wallet") in perms
+    writes = {(app, c) for app, c in perms if c.split("_")[0] in ("add", "change", "delete")}
+    assert writes == {("compliance", "add_walletlimit"), ("compliance", "change_walletlimit")}
+    assert len(perms) == 20
+
+
+def test_index_links_the_dashboard_and_the_dashboard_shows_the_figures(client_officer, case, verified_wallet):
+    frozen = WalletFactory()
+    ledger.wallet_freeze(wallet_id=frozen.id, actor="officer:x", reason="chargebacks")
+    screening.screen(operation="withdraw", wallet_id=WalletFactory().id, amount=1, currency="USD")  # kyc decline
+    index = client_officer.get(reverse("admin:index"))
+    assert reverse("admin:compliance_dashboard") in index.content.decode()
+    page = client_officer.get(reverse("admin:compliance_dashboard"))
+    assert page.status_code == 200
+    figures = page.context
+    assert (figures["frozen_count"], figures["open_count"], figures["declines_today"]) == (1, 1, 1)
+    assert figures["open_ages"][0] == {"label": "under 1 hour", "count": 1}
+    html = page.content.decode()
+    assert "chargebacks" in html and "kyc_required" in html and str(case.wallet_id) in html
+
+
+def test_review_cases_oldest_first_with_filters_and_search(client_officer, case, verified_wallet):
+    url = reverse("admin:compliance_reviewcase_changelist")
+    page = client_officer.get(url)
+    assert page.status_code == 200 and str(case.pk)[:8] in page.content.decode()
+    assert list(page.context["cl"].result_list) == [case]
+    older = services.review_case_open(saga_id=uuid.uuid4(), wallet_id=verified_wallet.id, code="x", reasons=())
+    ReviewCase.objects.filter(pk=older.pk).update(opened_at=case.opened_at - timedelta(hours=5))
+    assert list(client_officer.get(url).context["cl"].result_list) == [older, case]  # oldest first
+    other_wallet = WalletFactory()
+    services.review_case_open(saga_id=uuid.uuid4(), wallet_id=other_wallet.id, code="y", reasons=())
+    assert set(client_officer.get(url, {"q": str(verified_wallet.owner_id)}).context["cl"].result_list) == {older, case}
+    found = client_officer.get(url, {"q": str(other_wallet.id)}).context["cl"].result_list
+    assert [c.wallet_id for c in found] == [other_wallet.id]
+    assert list(client_officer.get(url, {"q": str(uuid.uuid4())}).context["cl"].result_list) == []
+    assert list(client_officer.get(url, {"q": "not-an-id"}).context["cl"].result_list) == []
+    assert list(client_officer.get(url, {"status__exact": "APPROVED"}).context["cl"].result_list) == []
+
+
+def test_approve_from_the_case_page_asks_for_a_reason(client_officer, case):
+    page = client_officer.get(reverse("admin:compliance_reviewcase_change", args=[case.pk]))
+    action_url = reverse("admin:compliance_reviewcase_object_action", args=[case.pk, "approve"])
+    assert action_url in page.content.decode()
+    assert client_officer.get(action_url).status_code == 200
+    refused = client_officer.post(action_url, {"reason": "   "})
+    assert refused.status_code == 200 and refused.context["form"].errors
+    assert ReviewCase.objects.get(pk=case.pk).status == "OPEN"
+    done = client_officer.post(action_url, {"reason": "documents match"})
+    assert done.status_code == 302
+    assert ReviewCase.objects.get(pk=case.pk).status == "APPROVED"
+    assert Saga.objects.get(pk=case.saga_id).state == Saga.State.APPROVED
+    # a decided case offers no more actions
+    assert (
+        action_url
+        not in client_officer.get(reverse("admin:compliance_reviewcase_change", args=[case.pk])).content.decode()
+    )
+
+
+def test_reject_as_a_changelist_action_with_an_intermediate_form(client_officer, case):
+    url = reverse("admin:compliance_reviewcase_changelist")
+    form = client_officer.post(url, {"action": "reject_selected", "_selected_action": [str(case.pk)]})
+    assert form.status_code == 200 and "reason-form" in form.content.decode()
+    assert ReviewCase.objects.get(pk=case.pk).status == "OPEN"
+    done = client_officer.post(
+        url, {"action": "reject_selected", "_selected_action": [str(case.pk)], "apply": "1", "reason": "fraud"}
+    )
+    assert done.status_code == 302
+    assert ReviewCase.objects.get(pk=case.pk).status == "REJECTED"
+    assert Saga.objects.get(pk=case.saga_id).state == Saga.State.FAILED
+    again = client_officer.post(
+        url,
+        {"action": "reject_selected", "_selected_action": [str(case.pk)], "apply": "1", "reason": "again"},
+        follow=True,
+    )
+    assert "already rejected" in again.content.decode()
+
+
+def test_wallet_page_freeze_then_unfreeze_and_close_from_the_frozen_list(client_officer, case, officer):
+    wallet = WalletFactory()
+    page = client_officer.get(reverse("admin:wallets_wallet_change", args=[wallet.pk]))
+    html = page.content.decode()
+    assert page.status_code == 200 and "WalletOpened" in html and "recent-sagas" in html
+    freeze = reverse("admin:wallets_wallet_object_action", args=[wallet.pk, "freeze"])
+    assert freeze in html
+    assert client_officer.post(freeze, {"reason": "card testing"}).status_code == 302
+    assert Wallet.objects.get(pk=wallet.pk).status == Wallet.Status.FROZEN
+    event = Event.objects.filter(wallet_id=wallet.pk, type="WalletFrozen").get()
+    assert event.data["actor"] == "officer:olivia" and event.data["reason"] == "card testing"
+
+    frozen_list = reverse("admin:compliance_frozenwallet_changelist")
+    listing = client_officer.get(frozen_list)
+    assert list(listing.context["cl"].result_list) == [Wallet.objects.get(pk=wallet.pk)]
+    assert "card testing" in listing.content.decode()
+    assert (
+        client_officer.post(
+            frozen_list, {"action": "unfreeze_selected", "_selected_action": [str(wallet.pk)]}
+        ).status_code
+        == 200
+    )
+    client_officer.post(
+        frozen_list, {"action": "unfreeze_selected", "_selected_action": [str(wallet.pk)], "apply": "1", "reason": "ok"}
+    )
+    assert Wallet.objects.get(pk=wallet.pk).status == Wallet.Status.ACTIVE
+    services.wallet_freeze_by_officer(wallet_id=wallet.pk, officer=officer, reason="again")
+    client_officer.post(
+        frozen_list,
+        {"action": "close_selected", "_selected_action": [str(wallet.pk)], "apply": "1", "reason": "customer left"},
+    )
+    assert Wallet.objects.get(pk=wallet.pk).status == Wallet.Status.CLOSED
+    actions = list(
+        AuditEntry.objects.filter(object_id=str(wallet.pk)).order_by("at", "id").values_list("action", flat=True)
+    )
+    assert actions == ["wallet_freeze", "wallet_unfreeze", "wallet_freeze", "wallet_close"]
+    # the frozen list's rows open the wallet page
+    assert client_officer.get(reverse("admin:compliance_frozenwallet_change", args=[wallet.pk])).status_code == 302
+
+
+def test_no_officer_can_edit_money(client_officer, verified_wallet):
+    event = Event.objects.filter(wallet_id=verified_wallet.pk).first()
+    for url in (
+        reverse("admin:wallets_event_change", args=[event.pk]),
+        reverse("admin:wallets_wallet_change", args=[verified_wallet.pk]),
+    ):
+        client_officer.post(url, {"type": "X", "status": "CLOSED"})
+    assert Event.objects.get(pk=event.pk).type == event.type
+    assert Wallet.objects.get(pk=verified_wallet.pk).status == Wallet.Status.ACTIVE
+    for name in ("wallets_event_add", "wallets_journalentry_add", "wallets_wallet_add", "compliance_auditentry_add"):
+        assert client_officer.get(reverse(f"admin:{name}")).status_code == 403
+    assert client_officer.get(reverse("admin:wallets_event_delete", args=[event.pk])).status_code == 403
+    page = client_officer.get(reverse("admin:wallets_wallet_change", args=[verified_wallet.pk]))
+    assert page.context["has_change_permission"] is False
+
+
+def test_kyc_personal_data_is_masked_without_view_pii_and_each_unmasked_view_audited(client, officer):
+    made = profile(uuid.uuid4(), status=KycProfile.Status.PENDING)
+    url = reverse("admin:compliance_kycprofile_change", args=[made.pk])
+    analyst = officer_user("ana", group=False)
+    analyst.user_permissions.add(Permission.objects.get(codename="view_kycprofile"))
+    client.force_login(analyst)
+    masked = client.get(url).content.decode()
+    assert "Ada Lovelace" not in masked and "X1234567" not in masked and "A••••••••••e" in masked
+    assert not AuditEntry.objects.filter(action="pii_view").exists()
+
+    client.force_login(officer)
+    listing = client.get(reverse("admin:compliance_kycprofile_changelist")).content.decode()
+    assert "Ada Lovelace" not in listing
+    shown = client.get(url).content.decode()
+    assert "Ada Lovelace" in shown and "X1234567" in shown
+    entry = AuditEntry.objects.get(action="pii_view")
+    assert (entry.actor, entry.object_id) == (officer, str(made.pk))
+
+    verify = reverse("admin:compliance_kycprofile_object_action", args=[made.pk, "verify"])
+    assert verify in shown
+    client.post(verify, {"reason": "passport checked"})
+    assert KycProfile.objects.get(pk=made.pk).status == KycProfile.Status.VERIFIED
+    assert AuditEntry.objects.filter(action="kyc_verify", object_id=str(made.pk)).exists()
+
+
+def test_a_wallet_limit_set_in_the_admin_is_audited(client_officer, verified_wallet):
+    response = client_officer.post(
+        reverse("admin:compliance_walletlimit_add"),
+        {"wallet": str(verified_wallet.pk), "daily_limit": "5000", "reason": "new account"},
+    )
+    assert response.status_code == 302
+    assert verified_wallet.compliance_limit.daily_limit == 5000
+    assert AuditEntry.objects.get(action="wallet_limit_set").data["daily_limit"] == 5000
+
+
+def test_a_non_officer_is_refused(client, case):
+    staff = officer_user("sam", group=False)
+    client.force_login(staff)
+    for url in (
+        reverse("admin:compliance_dashboard"),
+        reverse("admin:compliance_reviewcase_changelist"),
+        reverse("admin:compliance_reviewcase_object_action", args=[case.pk, "approve"]),
+        reverse("admin:compliance_frozenwallet_changelist"),
+        reverse("admin:compliance_kycprofile_changelist"),
+    ):
+        assert client.get(url).status_code == 403, url
+    assert (
+        client.post(
+            reverse("admin:compliance_reviewcase_object_action", args=[case.pk, "approve"]), {"reason": "x"}
+        ).status_code
+        == 403
+    )
+    assert ReviewCase.objects.get(pk=case.pk).status == "OPEN"
+    assert reverse("admin:compliance_dashboard") not in client.get(reverse("admin:index")).content.decode()
+    client.logout()
+    anonymous = client.get(reverse("admin:compliance_dashboard"))
+    assert anonymous.status_code == 302 and "/login/" in anonymous["Location"]
+
+
+def test_an_unknown_object_action_is_refused(client_officer, case):
+    assert (
+        client_officer.get(reverse("admin:compliance_reviewcase_object_action", args=[case.pk, "delete"])).status_code
+        == 403
+    )

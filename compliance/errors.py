@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from crowdpay.errors import DomainError
+from crowdpay.errors import CodedError
 
 
 class ComplianceErrorCode(StrEnum):
@@ -16,14 +16,10 @@ class ComplianceErrorCode(StrEnum):
     INVALID_LIMIT = "invalid_limit"
 
 
-_STATUS = {
-    ComplianceErrorCode.CASE_NOT_FOUND: 404,
-    ComplianceErrorCode.PROFILE_NOT_FOUND: 404,
-    ComplianceErrorCode.CASE_DECIDED: 409,
-    ComplianceErrorCode.INVALID_TRANSITION: 409,
-}
-
-
-class ComplianceError(DomainError):
-    def __init__(self, detail: str, *, code: ComplianceErrorCode, **extra: object):
-        super().__init__(detail, code=str(code), status=_STATUS.get(code, 422), **extra)
+class ComplianceError(CodedError):
+    statuses = {
+        ComplianceErrorCode.CASE_NOT_FOUND: 404,
+        ComplianceErrorCode.PROFILE_NOT_FOUND: 404,
+        ComplianceErrorCode.CASE_DECIDED: 409,
+        ComplianceErrorCode.INVALID_TRANSITION: 409,
+    }

@@ -22,6 +22,17 @@ class DomainError(Exception):
         return f"{self.code}: {self.detail}"
 
 
+class CodedError(DomainError):
+    """Base of an app's error type: the app lists its codes in a StrEnum and, in `statuses`, the
+    HTTP status of those that are not a 422 refusal."""
+
+    statuses: dict[str, int] = {}
+    default_status = 422
+
+    def __init__(self, detail: str, *, code: str, **extra: object):
+        super().__init__(detail, code=str(code), status=self.statuses.get(code, self.default_status), **extra)
+
+
 class NotFound(DomainError):
     code = "not_found"
     status = 404

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from crowdpay.errors import DomainError
+from crowdpay.errors import CodedError
 
 
 class SagaErrorCode(StrEnum):
@@ -24,18 +24,14 @@ class SagaErrorCode(StrEnum):
     REVIEW_REJECTED = "review_rejected"
 
 
-_STATUS = {
-    SagaErrorCode.IDEMPOTENCY_KEY_REUSED: 422,
-    SagaErrorCode.OPERATION_NOT_FOUND: 404,
-    SagaErrorCode.PAYOUT_NOT_FOUND: 404,
-    SagaErrorCode.PAYOUT_ALREADY_SETTLED: 409,
-    SagaErrorCode.SAGA_NOT_IN_REVIEW: 409,
-    SagaErrorCode.REASON_REQUIRED: 400,
-    SagaErrorCode.INVALID_REFERENCE: 400,
-    SagaErrorCode.DESTINATION_REQUIRED: 400,
-}
-
-
-class SagaError(DomainError):
-    def __init__(self, detail: str, *, code: SagaErrorCode, **extra: object):
-        super().__init__(detail, code=str(code), status=_STATUS.get(code, 422), **extra)
+class SagaError(CodedError):
+    statuses = {
+        SagaErrorCode.IDEMPOTENCY_KEY_REUSED: 422,
+        SagaErrorCode.OPERATION_NOT_FOUND: 404,
+        SagaErrorCode.PAYOUT_NOT_FOUND: 404,
+        SagaErrorCode.PAYOUT_ALREADY_SETTLED: 409,
+        SagaErrorCode.SAGA_NOT_IN_REVIEW: 409,
+        SagaErrorCode.REASON_REQUIRED: 400,
+        SagaErrorCode.INVALID_REFERENCE: 400,
+        SagaErrorCode.DESTINATION_REQUIRED: 400,
+    }

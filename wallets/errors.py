@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from crowdpay.errors import DomainError
+from crowdpay.errors import CodedError
 
 
 class LedgerErrorCode(StrEnum):
@@ -26,17 +26,13 @@ class LedgerErrorCode(StrEnum):
     CONCURRENCY_CONFLICT = "concurrency_conflict"
 
 
-_STATUS = {
-    LedgerErrorCode.WALLET_NOT_FOUND: 404,
-    LedgerErrorCode.HOLD_NOT_FOUND: 404,
-    LedgerErrorCode.REFERENCE_CONFLICT: 409,
-    LedgerErrorCode.CONCURRENCY_CONFLICT: 409,
-    LedgerErrorCode.INVALID_TRANSITION: 409,
-    LedgerErrorCode.HOLD_NOT_ACTIVE: 409,
-    LedgerErrorCode.WALLET_NOT_EMPTY: 409,
-}
-
-
-class LedgerError(DomainError):
-    def __init__(self, detail: str, *, code: LedgerErrorCode, **extra: object):
-        super().__init__(detail, code=str(code), status=_STATUS.get(code, 422), **extra)
+class LedgerError(CodedError):
+    statuses = {
+        LedgerErrorCode.WALLET_NOT_FOUND: 404,
+        LedgerErrorCode.HOLD_NOT_FOUND: 404,
+        LedgerErrorCode.REFERENCE_CONFLICT: 409,
+        LedgerErrorCode.CONCURRENCY_CONFLICT: 409,
+        LedgerErrorCode.INVALID_TRANSITION: 409,
+        LedgerErrorCode.HOLD_NOT_ACTIVE: 409,
+        LedgerErrorCode.WALLET_NOT_EMPTY: 409,
+    }

@@ -19,7 +19,6 @@ from typing import Any
 from ._generated import models as _gen
 from ._generated.models import (
     Balance,
-    Event,
     EventData,
     EventPage,
     Operation,
@@ -33,6 +32,22 @@ from ._generated.models import (
     WalletMetadata,
     WalletStatusEnum,
 )
+
+
+class Event(_gen.Event):
+    """One event of a wallet's stream. The generator renames the fields `type` and `hash`
+    (`type_`, `hash_`, to keep clear of Python's builtins); they read under their API names too."""
+
+    __slots__ = ()
+
+    @property
+    def type(self) -> str:
+        return self.type_
+
+    @property
+    def hash(self) -> str:
+        return self.hash_
+
 
 WalletKind = WalletKindEnum
 WalletStatus = WalletStatusEnum

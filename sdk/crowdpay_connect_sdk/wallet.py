@@ -243,7 +243,7 @@ class WalletClient:
         while cursor is not None:
             page = await self._event_page(wid, cursor, page_size)
             for event in page.results:
-                yield event
+                yield Event.from_dict(event.to_dict())
             cursor = page.next_after if isinstance(page.next_after, int) else None
 
     async def _event_page(self, wallet_id: uuid.UUID, after: int, limit: int) -> EventPage:

@@ -106,12 +106,13 @@ class NewWalletRequest:
 
 @dataclass(frozen=True, kw_only=True)
 class CreditRequest:
-    """Fund a wallet from a payment instrument (`source`, e.g. `CARD`; `reference`: the charge id)."""
+    """Fund a wallet from a payment instrument: `reference` is its charge id (the saga confirms it with
+    the payment provider), `source` the instrument, e.g. `CARD`."""
 
     amount: int
     currency: str
+    reference: str
     source: str = "CARD"
-    reference: str = ""
 
     def __post_init__(self) -> None:
         _amount(self.amount)

@@ -4,6 +4,7 @@ problem's `code`, `status` and `detail`; a FAILED operation raises the same clas
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 
 import pytest
@@ -18,6 +19,8 @@ from crowdpay_connect_sdk.models import (
 )
 from crowdpay_connect_sdk.wallet import RetryPolicy, WalletClient
 
+from sagas import services as saga_services
+from sagas.models import Payout
 from wallets import services
 from wallets.tests.factories import WalletFactory, balance_of, funded
 
@@ -135,19 +138,33 @@ def test_a_withdrawal_refused_by_the_worker_raises_from_wait(service):
     assert balance_of(wallet) == (30_00, 0)
 
 
-def test_a_declined_funding_is_operation_failed(service):
+def test_a_failed_payout_is_operation_failed_and_a_paid_one_succeeds(service):
     caller = uuid.uuid4()
-    wallet = WalletFactory(owner_id=caller)
+    wallet = funded(amount=30_00, owner_id=caller)
+    api_key = token(caller)
 
-    async def credit(client):
-        handle = await client.credit_wallet(wallet.id, CreditRequest(amount=10_00, currency="USD"))  # no charge id
-        final = await handle.wait(timeout=60, raise_on_failure=False)
-        assert final.status == OperationStatus.FAILED
-        await handle.wait()
+    def withdraw_and_settle(amount: int, *, paid: bool):
+        request = DebitRequest(amount=amount, currency="USD", destination="iban:X")
+        operation_id = run(service, api_key, lambda c: c.debit_wallet(wallet.id, request)).id
+        deadline = time.monotonic() + 60  # the worker screens, holds, then queues the payout
+        while not (payout := Payout.objects.filter(saga_id=operation_id).first()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert payout is not None, service.logs()
+        saga_services.payout_mark(payout_id=payout.id, paid=paid, actor="finance:1", reason="" if paid else "closed")
+        return run(service, api_key, lambda c: _wait(c, operation_id))
 
-    error = raised(service, token(caller), credit)
-    assert (type(error), error.code) == (errors.OperationFailed, "funding_declined")
-    assert balance_of(wallet) == (0, 0)
+    with pytest.raises(errors.OperationFailed) as info:
+        withdraw_and_settle(10_00, paid=False)
+    error = info.value
+    assert (error.code, error.status, error.operation.status) == ("payout_failed", None, OperationStatus.FAILED)
+    assert balance_of(wallet) == (30_00, 0)  # the hold was released
+    assert withdraw_and_settle(10_00, paid=True).status == OperationStatus.SUCCEEDED
+    assert balance_of(wallet) == (20_00, 0)
+
+
+async def _wait(client, operation_id):
+    handle = await client.get_operation(operation_id)
+    return await handle.wait(timeout=60)
 
 
 def test_waiting_past_the_timeout_raises_operation_timeout(service):

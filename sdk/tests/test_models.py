@@ -40,11 +40,11 @@ def test_request_models_refuse_what_can_never_be_right():
     with pytest.raises(ValueError, match="kind"):
         NewWalletRequest(base_currency="USD", kind="BANK")
     with pytest.raises(TypeError, match="minor units"):
-        CreditRequest(amount=5.0, currency="USD")
+        CreditRequest(amount=5.0, currency="USD", reference="ch_1")
     with pytest.raises(TypeError):
         DebitRequest(amount=True, currency="USD", destination="x")
     with pytest.raises(ValueError, match="positive"):
-        CreditRequest(amount=0, currency="USD")
+        CreditRequest(amount=0, currency="USD", reference="ch_1")
     with pytest.raises(ValueError, match="to_wallet_id"):
         TransferRequest(from_wallet_id=uuid.uuid4(), to_wallet_id="pod-7", amount=1, currency="USD")
     with pytest.raises(ValueError, match="owner_id"):

@@ -11,18 +11,20 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crowdpay
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 WORKER_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: help install run worker test lint format services bench clean
+.PHONY: help install run worker test lint format services bench clean sdk
 
 help:
 	@echo "make run      serve on http://$(HOST):$(PORT) (SQLite + in-process tasks unless DATABASE_URL/REDIS_URL are set)"
 	@echo "make test     the test suite against PostgreSQL and Redis, with coverage"
 	@echo "make worker   a Celery worker with beat (needs Redis)"
 	@echo "make lint     ruff, formatting, and missing migrations"
+	@echo "make sdk      regenerate the SDK's low-level client (sdk/) from the OpenAPI schema"
 
-$(STAMP): requirements/base.txt requirements/prod.txt requirements/dev.txt
+$(STAMP): requirements/base.txt requirements/prod.txt requirements/dev.txt sdk/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -e "sdk[async]"
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -50,6 +52,10 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# The SDK's generated client follows the API: regenerate it (offline) after any API change.
+sdk: $(STAMP)
+	$(PY) sdk/generate.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .coverage htmlcov

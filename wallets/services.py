@@ -70,16 +70,28 @@ def _require_reason(reason: str) -> str:
 # --- wallets --------------------------------------------------------------------------------------
 
 
-def wallet_open(*, owner_id: uuid.UUID, kind: str, base_currency: str, metadata: dict | None = None) -> Wallet:
-    """Open a wallet with a zero balance in its base currency; its stream starts with WalletOpened."""
+def wallet_open(
+    *,
+    owner_id: uuid.UUID,
+    kind: str,
+    base_currency: str,
+    metadata: dict | None = None,
+    wallet_id: uuid.UUID | None = None,
+) -> Wallet:
+    """Open a wallet with a zero balance in its base currency; its stream starts with WalletOpened.
+    `wallet_id` chooses the id (operators migrating a wallet that already has one, test fixtures);
+    the API never passes it, so clients cannot pick ids."""
     validate_currency(base_currency)
     if kind not in Wallet.Kind.values:
         raise LedgerError(
             f"kind must be one of {', '.join(Wallet.Kind.values)}", code=LedgerErrorCode.INVALID_TRANSITION
         )
+    chosen = {"id": wallet_id} if wallet_id is not None else {}
     with transaction.atomic():
+        if chosen and Wallet.objects.filter(pk=wallet_id).exists():
+            raise LedgerError(f"wallet {wallet_id} already exists", code=LedgerErrorCode.REFERENCE_CONFLICT)
         wallet = Wallet.objects.create(
-            owner_id=owner_id, kind=kind, base_currency=base_currency, metadata=metadata or {}
+            **chosen, owner_id=owner_id, kind=kind, base_currency=base_currency, metadata=metadata or {}
         )
         Balance.objects.create(wallet=wallet, currency=base_currency)
         locked = ledger.lock(wallet_ids=[wallet.id], pairs=[])

@@ -1,0 +1,184 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+from uuid import UUID
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.problem import Problem
+from ...models.wallet import Wallet
+from ...types import Response
+
+
+def _get_kwargs(
+    wallet_id: UUID,
+) -> dict[str, Any]:
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/v1/wallets/{wallet_id}".format(
+            wallet_id=quote(str(wallet_id), safe=""),
+        ),
+    }
+
+    return _kwargs
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | Wallet | None:
+    if response.status_code == 200:
+        response_200 = Wallet.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+        return response_404
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | Wallet]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    wallet_id: UUID,
+    *,
+    client: AuthenticatedClient,
+) -> Response[Problem | Wallet]:
+    """Read a wallet
+
+     The wallet projection: status, version and per-currency balances (posted, held, available).
+
+    Requires scope: `wallet:read`.
+
+    Args:
+        wallet_id (UUID):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | Wallet]
+    """
+
+    kwargs = _get_kwargs(
+        wallet_id=wallet_id,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    wallet_id: UUID,
+    *,
+    client: AuthenticatedClient,
+) -> Problem | Wallet | None:
+    """Read a wallet
+
+     The wallet projection: status, version and per-currency balances (posted, held, available).
+
+    Requires scope: `wallet:read`.
+
+    Args:
+        wallet_id (UUID):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | Wallet
+    """
+
+    return sync_detailed(
+        wallet_id=wallet_id,
+        client=client,
+    ).parsed
+
+
+async def asyncio_detailed(
+    wallet_id: UUID,
+    *,
+    client: AuthenticatedClient,
+) -> Response[Problem | Wallet]:
+    """Read a wallet
+
+     The wallet projection: status, version and per-currency balances (posted, held, available).
+
+    Requires scope: `wallet:read`.
+
+    Args:
+        wallet_id (UUID):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | Wallet]
+    """
+
+    kwargs = _get_kwargs(
+        wallet_id=wallet_id,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    wallet_id: UUID,
+    *,
+    client: AuthenticatedClient,
+) -> Problem | Wallet | None:
+    """Read a wallet
+
+     The wallet projection: status, version and per-currency balances (posted, held, available).
+
+    Requires scope: `wallet:read`.
+
+    Args:
+        wallet_id (UUID):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | Wallet
+    """
+
+    return (
+        await asyncio_detailed(
+            wallet_id=wallet_id,
+            client=client,
+        )
+    ).parsed

@@ -1,0 +1,200 @@
+"""The SDK's models.
+
+Requests are small frozen dataclasses that take what a caller has at hand (ids as `str` or
+`UUID`, kinds as `"POD"` or the enum, metadata as a plain dict) and turn it into the generated
+model the low-level client sends. Responses are the generated models themselves (attrs classes,
+typed from the service's OpenAPI schema): `Wallet`, `Balance`, `Operation`, `Event`, ….
+
+Amounts are integers in minor units of the currency (`500_00` is 500.00 USD): a float, a
+Decimal or a bool is refused here, before anything is sent.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._generated import models as _gen
+from ._generated.models import (
+    Balance,
+    EventData,
+    EventPage,
+    Operation,
+    OperationError,
+    OperationKindEnum,
+    OperationStatusEnum,
+    Problem,
+    ProblemFieldError,
+    Wallet,
+    WalletKindEnum,
+    WalletMetadata,
+    WalletStatusEnum,
+)
+
+
+class Event(_gen.Event):
+    """One event of a wallet's stream. The generator renames the fields `type` and `hash`
+    (`type_`, `hash_`, to keep clear of Python's builtins); they read under their API names too."""
+
+    __slots__ = ()
+
+    @property
+    def type(self) -> str:
+        return self.type_
+
+    @property
+    def hash(self) -> str:
+        return self.hash_
+
+
+WalletKind = WalletKindEnum
+WalletStatus = WalletStatusEnum
+OperationKind = OperationKindEnum
+OperationStatus = OperationStatusEnum
+
+TERMINAL_STATUSES = frozenset({OperationStatus.SUCCEEDED, OperationStatus.FAILED})
+
+WalletId = uuid.UUID | str
+
+
+def _uuid(name: str, value: WalletId) -> str:
+    try:
+        return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
+    except ValueError:
+        raise ValueError(f"{name} must be a UUID, not {value!r}") from None
+
+
+def _amount(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"amount must be an int of minor units (500_00 is 500.00), not {type(value).__name__}")
+    if value <= 0:
+        raise ValueError("amount must be a positive number of minor units")
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewWalletRequest:
+    """Open a wallet. `owner_id` defaults to the caller; another owner needs the `wallet:admin` scope."""
+
+    base_currency: str
+    owner_id: WalletId | None = None
+    kind: WalletKind | str = WalletKind.USER
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        try:
+            WalletKind(str(self.kind))
+        except ValueError:
+            kinds = ", ".join(k.value for k in WalletKind)
+            raise ValueError(f"kind must be one of {kinds}, not {self.kind!r}") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "kind": str(self.kind),
+            "base_currency": self.base_currency,
+            "metadata": dict(self.metadata),
+        }
+        if self.owner_id is not None:
+            body["owner_id"] = _uuid("owner_id", self.owner_id)
+        return body
+
+    def to_generated(self) -> _gen.NewWalletRequest:
+        return _gen.NewWalletRequest.from_dict(self.to_dict())
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreditRequest:
+    """Fund a wallet from a payment instrument: `reference` is its charge id (the saga confirms it with
+    the payment provider), `source` the instrument, e.g. `CARD`."""
+
+    amount: int
+    currency: str
+    reference: str
+    source: str = "CARD"
+
+    def __post_init__(self) -> None:
+        _amount(self.amount)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"amount": self.amount, "currency": self.currency, "source": self.source, "reference": self.reference}
+
+    def to_generated(self) -> _gen.CreditRequest:
+        return _gen.CreditRequest.from_dict(self.to_dict())
+
+
+@dataclass(frozen=True, kw_only=True)
+class DebitRequest:
+    """Withdraw from a wallet to a payout `destination` (e.g. a bank account id)."""
+
+    amount: int
+    currency: str
+    destination: str
+    reference: str = ""
+
+    def __post_init__(self) -> None:
+        _amount(self.amount)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "amount": self.amount,
+            "currency": self.currency,
+            "destination": self.destination,
+            "reference": self.reference,
+        }
+
+    def to_generated(self) -> _gen.DebitRequest:
+        return _gen.DebitRequest.from_dict(self.to_dict())
+
+
+@dataclass(frozen=True, kw_only=True)
+class TransferRequest:
+    """Move money from one of the caller's wallets to any wallet."""
+
+    from_wallet_id: WalletId
+    to_wallet_id: WalletId
+    amount: int
+    currency: str
+    memo: str = ""
+
+    def __post_init__(self) -> None:
+        _amount(self.amount)
+        _uuid("from_wallet_id", self.from_wallet_id)
+        _uuid("to_wallet_id", self.to_wallet_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "from_wallet_id": _uuid("from_wallet_id", self.from_wallet_id),
+            "to_wallet_id": _uuid("to_wallet_id", self.to_wallet_id),
+            "amount": self.amount,
+            "currency": self.currency,
+            "memo": self.memo,
+        }
+
+    def to_generated(self) -> _gen.TransferRequest:
+        return _gen.TransferRequest.from_dict(self.to_dict())
+
+
+__all__ = [
+    "TERMINAL_STATUSES",
+    "Balance",
+    "CreditRequest",
+    "DebitRequest",
+    "Event",
+    "EventData",
+    "EventPage",
+    "NewWalletRequest",
+    "Operation",
+    "OperationError",
+    "OperationKind",
+    "OperationStatus",
+    "Problem",
+    "ProblemFieldError",
+    "TransferRequest",
+    "Wallet",
+    "WalletId",
+    "WalletKind",
+    "WalletMetadata",
+    "WalletStatus",
+]

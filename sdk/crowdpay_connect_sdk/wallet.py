@@ -1,0 +1,347 @@
+"""`WalletClient`: the async facade over the generated low-level client.
+
+    async with WalletClient(base_url="https://wallet.example", api_key=token) as client:
+        wallet = await client.create_wallet(NewWalletRequest(base_currency="USD"))
+        op = await client.credit_wallet(wallet.id, CreditRequest(amount=500_00, currency="USD"))
+        await op.wait()
+
+Retries. Every logical call gets one `Idempotency-Key` (a UUID, or the caller's own) and keeps it
+on each of its retries, so however often a write is sent it has one effect: the service replays
+the first answer for a repeated key. A call is retried on a transport error (connection refused
+or dropped, a timeout), on 5xx, on 429 (after `Retry-After`) and on 409
+`idempotency_key_in_progress` (the first try is still running), with capped exponential backoff
+and jitter. Any other 409 is the service's final answer, stored under the key: a retry would
+only replay it, so it is raised at once.
+
+Failures. Problems are raised as the typed exceptions of `crowdpay_connect_sdk.errors`. An
+operation refused on its merits (insufficient funds, a frozen wallet, a declined card) is a FAILED
+operation: the call or `op.wait()` that sees it raises the exception for its code, with the
+operation attached as `.operation`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import httpx
+
+from . import __version__
+from . import errors as _errors
+from ._generated.api.operations import get_operation as _get_operation
+from ._generated.api.transfer import transfer as _transfer
+from ._generated.api.wallets import (
+    create_wallet as _create_wallet,
+)
+from ._generated.api.wallets import (
+    credit_wallet as _credit_wallet,
+)
+from ._generated.api.wallets import (
+    debit_wallet as _debit_wallet,
+)
+from ._generated.api.wallets import (
+    get_wallet as _get_wallet,
+)
+from ._generated.api.wallets import (
+    list_wallet_events as _list_wallet_events,
+)
+from ._generated.api.wallets import (
+    list_wallets as _list_wallets,
+)
+from ._generated.client import AuthenticatedClient
+from ._generated.types import UNSET, Response
+from .models import (
+    TERMINAL_STATUSES,
+    CreditRequest,
+    DebitRequest,
+    Event,
+    EventPage,
+    NewWalletRequest,
+    Operation,
+    OperationStatus,
+    TransferRequest,
+    Wallet,
+    WalletId,
+)
+
+T = TypeVar("T")
+
+MAX_WAIT_SECONDS = 30  # the service caps a long-poll at 30 s
+_RETRIED_CONFLICTS = frozenset({"idempotency_key_in_progress"})
+
+
+def _as_uuid(name: str, value: WalletId) -> uuid.UUID:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        raise ValueError(f"{name} must be a UUID, not {value!r}") from None
+
+
+class RetryPolicy:
+    """How a call is retried: up to `max_retries` more tries, sleeping `backoff(attempt)` between
+    them: `base * 2**attempt` seconds capped at `cap`, drawn uniformly from its upper half (jitter,
+    so clients that failed together do not retry together)."""
+
+    def __init__(self, *, max_retries: int = 4, base: float = 0.25, cap: float = 8.0) -> None:
+        if max_retries < 0 or base < 0 or cap < 0:
+            raise ValueError("max_retries, base and cap must not be negative")
+        self.max_retries = max_retries
+        self.base = base
+        self.cap = cap
+
+    def backoff(self, attempt: int, *, at_least: float | None = None) -> float:
+        delay = min(self.cap, self.base * 2**attempt)
+        delay = random.uniform(delay / 2, delay)
+        if at_least is not None:
+            delay = max(delay, min(at_least, self.cap))
+        return delay
+
+
+class OperationHandle:
+    """A started credit, debit or transfer. `operation` is the last state seen;
+    `await handle.wait()` long-polls the service until the operation is terminal."""
+
+    def __init__(self, client: WalletClient, operation: Operation, *, replayed: bool = False) -> None:
+        self._client = client
+        self.operation = operation
+        self.replayed = replayed  # the service answered from its Idempotency-Key store
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.operation.id
+
+    @property
+    def status(self) -> OperationStatus:
+        return self.operation.status
+
+    @property
+    def done(self) -> bool:
+        return self.operation.status in TERMINAL_STATUSES
+
+    def __repr__(self) -> str:
+        return f"<OperationHandle {self.operation.kind.value} {self.id} {self.status.value}>"
+
+    async def refresh(self) -> Operation:
+        """Read the operation once (no waiting)."""
+        self.operation = await self._client._operation(self.id, wait=0)
+        return self.operation
+
+    async def wait(
+        self, *, timeout: float | None = None, stop_on_review: bool = False, raise_on_failure: bool = True
+    ) -> Operation:
+        """Long-poll `GET /v1/operations/{id}?wait=N` until the operation is SUCCEEDED or FAILED
+        (or IN_REVIEW, with `stop_on_review`: a review waits for a compliance officer).
+
+        A FAILED operation raises the exception for its error code (`InsufficientFunds`, …) unless
+        `raise_on_failure` is False. With `timeout` (seconds), `OperationTimeout` is raised when it
+        runs out; without one, this waits as long as the operation takes."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._settled(stop_on_review):
+            wait = MAX_WAIT_SECONDS
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise _errors.OperationTimeout(
+                        f"operation {self.id} is still {self.status.value} after {timeout} s",
+                        code="operation_timeout",
+                        operation=self.operation,
+                    )
+                wait = max(0, min(wait, math.ceil(remaining)))
+            self.operation = await self._client._operation(self.id, wait=wait)
+        if raise_on_failure:
+            _raise_if_failed(self.operation)
+        return self.operation
+
+    def _settled(self, stop_on_review: bool) -> bool:
+        return self.done or (stop_on_review and self.status == OperationStatus.IN_REVIEW)
+
+
+def _raise_if_failed(operation: Operation) -> None:
+    if operation.status == OperationStatus.FAILED:
+        raise _errors.from_operation(operation)
+
+
+class WalletClient:
+    """The async client of the CrowdPay Connect wallet API; use it as an async context manager.
+
+    `api_key` is the bearer token (a JWT with the scopes the calls need). `timeout` bounds
+    connecting and each ordinary request; a long-poll may take up to 30 s more."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str,
+        timeout: float = 10.0,
+        retry: RetryPolicy | None = None,
+        headers: dict[str, str] | None = None,
+        httpx_args: dict[str, Any] | None = None,
+    ) -> None:
+        if not api_key:
+            raise ValueError("api_key (the bearer token) is required")
+        self.retry = retry or RetryPolicy()
+        self._client = AuthenticatedClient(
+            base_url=base_url.rstrip("/"),
+            token=api_key,
+            timeout=httpx.Timeout(timeout, read=timeout + MAX_WAIT_SECONDS),
+            headers={
+                "User-Agent": f"crowdpay-connect-sdk/{__version__}",
+                "Accept": "application/json",
+                **(headers or {}),
+            },
+            httpx_args=httpx_args or {},
+        )
+
+    @property
+    def low_level(self) -> AuthenticatedClient:
+        """The generated client, for endpoints or options this facade does not cover."""
+        return self._client
+
+    async def __aenter__(self) -> WalletClient:
+        await self._client.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._client.__aexit__(*exc)
+
+    async def aclose(self) -> None:
+        await self._client.get_async_httpx_client().aclose()
+
+    # --- wallets -----------------------------------------------------------------------------------
+
+    async def create_wallet(self, request: NewWalletRequest, *, idempotency_key: str | None = None) -> Wallet:
+        """Open a wallet (`POST /v1/wallets`, scope `wallet:create`)."""
+        body = request.to_generated()
+        key = idempotency_key or _new_key()
+        response = await self._send(
+            lambda: _create_wallet.asyncio_detailed(client=self._client, body=body, idempotency_key=key), 201
+        )
+        return response.parsed
+
+    async def get_wallet(self, wallet_id: WalletId) -> Wallet:
+        """The wallet with its balances (`GET /v1/wallets/{id}`, scope `wallet:read`)."""
+        wid = _as_uuid("wallet_id", wallet_id)
+        response = await self._send(lambda: _get_wallet.asyncio_detailed(wid, client=self._client), 200)
+        return response.parsed
+
+    async def list_wallets(self, *, owner_id: WalletId | None = None) -> list[Wallet]:
+        """The caller's wallets, oldest first; another owner's with `wallet:admin`."""
+        owner = UNSET if owner_id is None else _as_uuid("owner_id", owner_id)
+        response = await self._send(lambda: _list_wallets.asyncio_detailed(client=self._client, owner_id=owner), 200)
+        return list(response.parsed)
+
+    async def events(self, wallet_id: WalletId, *, after: int = 0, page_size: int = 100) -> AsyncIterator[Event]:
+        """Every event of the wallet's stream after version `after`, in order, fetched page by page
+        (following the `next_after` version cursor until the stream's end)."""
+        wid = _as_uuid("wallet_id", wallet_id)
+        cursor: int | None = after
+        while cursor is not None:
+            page = await self._event_page(wid, cursor, page_size)
+            for event in page.results:
+                yield Event.from_dict(event.to_dict())
+            cursor = page.next_after if isinstance(page.next_after, int) else None
+
+    async def _event_page(self, wallet_id: uuid.UUID, after: int, limit: int) -> EventPage:
+        response = await self._send(
+            lambda: _list_wallet_events.asyncio_detailed(wallet_id, client=self._client, after=after, limit=limit), 200
+        )
+        return response.parsed
+
+    # --- money -------------------------------------------------------------------------------------
+
+    async def credit_wallet(
+        self, wallet_id: WalletId, request: CreditRequest, *, idempotency_key: str | None = None
+    ) -> OperationHandle:
+        """Start a funding (`POST /v1/wallets/{id}/credit`, scope `wallet:credit`)."""
+        wid = _as_uuid("wallet_id", wallet_id)
+        body, key = request.to_generated(), idempotency_key or _new_key()
+        return await self._started(
+            lambda: _credit_wallet.asyncio_detailed(wid, client=self._client, body=body, idempotency_key=key)
+        )
+
+    async def debit_wallet(
+        self, wallet_id: WalletId, request: DebitRequest, *, idempotency_key: str | None = None
+    ) -> OperationHandle:
+        """Start a withdrawal (`POST /v1/wallets/{id}/debit`, scope `wallet:debit`)."""
+        wid = _as_uuid("wallet_id", wallet_id)
+        body, key = request.to_generated(), idempotency_key or _new_key()
+        return await self._started(
+            lambda: _debit_wallet.asyncio_detailed(wid, client=self._client, body=body, idempotency_key=key)
+        )
+
+    async def transfer(self, request: TransferRequest, *, idempotency_key: str | None = None) -> OperationHandle:
+        """Move money between wallets (`POST /v1/transfer`, scope `wallet:transfer`). A same-currency
+        transfer usually completes in the request: the handle is then already SUCCEEDED."""
+        body, key = request.to_generated(), idempotency_key or _new_key()
+        return await self._started(
+            lambda: _transfer.asyncio_detailed(client=self._client, body=body, idempotency_key=key)
+        )
+
+    async def get_operation(self, operation_id: uuid.UUID | str) -> OperationHandle:
+        """A handle on an operation started earlier (e.g. by another process)."""
+        return OperationHandle(self, await self._operation(_as_uuid("operation_id", operation_id), wait=0))
+
+    async def _operation(self, operation_id: uuid.UUID, *, wait: int) -> Operation:
+        response = await self._send(
+            lambda: _get_operation.asyncio_detailed(operation_id, client=self._client, wait=wait), 200
+        )
+        return response.parsed
+
+    async def _started(self, send: Callable[[], Awaitable[Response[Any]]]) -> OperationHandle:
+        response = await self._send(send, 202)
+        operation = response.parsed
+        _raise_if_failed(operation)
+        return OperationHandle(self, operation, replayed=response.headers.get("Idempotent-Replayed") == "true")
+
+    # --- transport ---------------------------------------------------------------------------------
+
+    async def _send(self, send: Callable[[], Awaitable[Response[T]]], expected: int) -> Response[T]:
+        """Send (and re-send) one logical call. `send` closes over its Idempotency-Key, so every
+        try carries the same one."""
+        attempt = 0
+        while True:
+            retry_after: float | None = None
+            try:
+                response = await send()
+            except httpx.TransportError as exc:
+                if attempt >= self.retry.max_retries:
+                    raise _errors.NetworkError(
+                        f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, code="network_error"
+                    ) from exc
+            except (ValueError, KeyError, TypeError) as exc:
+                raise _errors.InvalidResponse(f"unreadable response: {exc!r}", code="invalid_response") from exc
+            else:
+                if response.status_code == expected and response.parsed is not None:
+                    return response
+                error = (
+                    _errors.from_problem(int(response.status_code), response.content, response.headers)
+                    if response.status_code >= 400
+                    else _errors.InvalidResponse(
+                        f"unexpected HTTP {int(response.status_code)}",
+                        code="invalid_response",
+                        status=response.status_code,
+                    )
+                )
+                if not _retryable(error) or attempt >= self.retry.max_retries:
+                    raise error
+                retry_after = getattr(error, "retry_after", None)
+            await asyncio.sleep(self.retry.backoff(attempt, at_least=retry_after))
+            attempt += 1
+
+
+def _retryable(error: _errors.CrowdPayError) -> bool:
+    if isinstance(error, _errors.ServerError | _errors.RateLimited):
+        return True
+    return error.status == 409 and error.code in _RETRIED_CONFLICTS
+
+
+def _new_key() -> str:
+    return str(uuid.uuid4())
+
+
+__all__ = ["OperationHandle", "RetryPolicy", "WalletClient"]

@@ -10,14 +10,18 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crowdpay
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 WORKER_REDIS_URL ?= redis://127.0.0.1:6379/0
+# The bench drops and re-creates both of these databases on every run (their names must contain "bench").
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crowdpay_bench
+BENCH_PGBENCH_DATABASE ?= crowdpay_pgbench
 
-.PHONY: help install run worker test lint format services bench clean
+.PHONY: help install run worker test lint format services bench bench-smoke clean
 
 help:
 	@echo "make run      serve on http://$(HOST):$(PORT) (SQLite + in-process tasks unless DATABASE_URL/REDIS_URL are set)"
 	@echo "make test     the test suite against PostgreSQL and Redis, with coverage"
 	@echo "make worker   a Celery worker with beat (needs Redis)"
 	@echo "make lint     ruff, formatting, and missing migrations"
+	@echo "make bench    benchmarks beside pgbench (bench/README.md); make bench-smoke for tiny sizes"
 
 $(STAMP): requirements/base.txt requirements/prod.txt requirements/dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -50,6 +54,17 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): $(STAMP) requirements/bench.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/bench.txt
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP) services
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_PGBENCH_DATABASE=$(BENCH_PGBENCH_DATABASE) $(PY) -m bench $(BENCH_ARGS)
+
+bench-smoke: $(STAMP) services
+	BENCH_SMOKE=1 BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_PGBENCH_DATABASE=$(BENCH_PGBENCH_DATABASE) $(PY) -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .coverage htmlcov

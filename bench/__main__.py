@@ -125,7 +125,8 @@ def _table(results: dict) -> str:
             f = results[key]
             extra.append(
                 f"{key}: row lock held (lock granted -> commit done) p50 {_fmt(f['lock_held_p50_ms'])} ms, "
-                f"p99 {_fmt(f['lock_held_p99_ms'])} ms; of which engine write p50 {_fmt(f['lock_to_write_done_p50_ms'])} ms; "
+                f"p99 {_fmt(f['lock_held_p99_ms'])} ms; "
+                f"of which engine write p50 {_fmt(f['lock_to_write_done_p50_ms'])} ms; "
                 f"errors {f['errors']}"
             )
     if "round_trips" in results:
@@ -136,7 +137,7 @@ def _table(results: dict) -> str:
             f"replay at {step['events']:,} events: peak RSS {step['replay']['peak_rss_mb']} MB "
             f"(+{step['replay']['rss_growth_mb']} MB over the process's start)"
         )
-    return "\n".join(lines + [""] + extra)
+    return "\n".join([*lines, "", *extra])
 
 
 def main(argv: list[str] | None = None) -> int:

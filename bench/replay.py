@@ -106,11 +106,10 @@ def raw_read() -> dict:
     connection.ensure_connection()
     rows = size = 0
     start = time.perf_counter()
-    with connection.connection.cursor() as cursor:
-        with cursor.copy("COPY wallets_event TO STDOUT") as copy:
-            for block in copy:
-                size += len(block)
-                rows += bytes(block).count(b"\n")
+    with connection.connection.cursor() as cursor, cursor.copy("COPY wallets_event TO STDOUT") as copy:
+        for block in copy:
+            size += len(block)
+            rows += bytes(block).count(b"\n")
     seconds = time.perf_counter() - start
     return {"events": rows, "bytes": size, "seconds": round(seconds, 3), "per_second": round(rows / seconds)}
 

@@ -3,25 +3,29 @@
 Every money service in `wallets.services` runs inside one `transaction.atomic()`:
 
 1. `lock()` takes the wallet rows, then their balance rows, each set in ascending id order (so two
-   movements can never wait on each other in a cycle), and reads them — one round trip on
-   PostgreSQL, where both statements go out in a single pipeline.
+   movements can never wait on each other in a cycle), and reads them. When given the movement's
+   `reference` it also looks up the journal entry that reference may already have written, so the
+   idempotency check costs no round trip of its own.
 2. The service checks what it must (wallet status, hold state) against what it read under the lock.
 3. `write()` derives every balance change from the events themselves (`projection.effects`), refuses
    anything that would leave negative available or held funds, extends each wallet's HMAC chain from
    the head stored on its row, and sends the balance updates, the chain heads, the events, the
-   journal entry and its postings in one more pipelined round trip.
+   journal entry and its postings together.
 
-Validation, FX quotes and risk checks happen before step 1: the row lock is held for two round
-trips plus the commit. House accounts (`funding:USD` …) are only ever inserted as postings, never
-locked, so a busy funding account is no hot spot.
+On PostgreSQL the statements of each step travel as one message (client-side binding, several
+statements in one simple-protocol query), so a transfer takes four round trips: BEGIN, lock (with
+the reference look-up), write, COMMIT. The rows stay locked for the last two and the Python work
+between them; `bench/` measures that interval. Elsewhere (SQLite) the same statements run one by
+one: one code path, two transports. Validation, FX quotes and risk checks happen before step 1.
+House accounts (`funding:USD` …) are only ever inserted as postings, never locked, so a busy
+funding account is no hot spot.
 """
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -114,6 +118,20 @@ class Journal:
 class Locked:
     wallets: dict[uuid.UUID, LockedWallet]
     balances: dict[tuple[uuid.UUID, str], LockedBalance]
+    # (journal id, kind) already written under the reference given to `lock`, if any
+    journal: tuple[uuid.UUID, str] | None = None
+
+    def journal_for(self, reference: str, kind: str) -> uuid.UUID | None:
+        """The id of the entry `reference` already wrote (the movement is a replay), else None."""
+        if self.journal is None:
+            return None
+        journal_id, found_kind = self.journal
+        if found_kind != kind:
+            raise LedgerError(
+                f"reference {reference!r} was already used for a {found_kind} entry",
+                code=LedgerErrorCode.REFERENCE_CONFLICT,
+            )
+        return journal_id
 
     def wallet(self, wallet_id: uuid.UUID, access: tuple[str, ...]) -> LockedWallet:
         try:
@@ -144,15 +162,35 @@ def _as_uuid(value: object) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
-@contextlib.contextmanager
-def _pipeline() -> Iterator[None]:
-    """Send the statements of the block in one round trip where the driver can (psycopg 3 on
-    PostgreSQL); elsewhere run them one by one. The code path is the same on both databases."""
+def _batch(statements: list[tuple[str, list]]) -> list[tuple[list[tuple] | None, int]]:
+    """Run the statements in order and return each one's (rows or None, rowcount).
+
+    On PostgreSQL they go out as one simple-protocol message through a client-side-binding cursor:
+    one round trip, and a failing statement aborts the rest (and the transaction). Elsewhere they
+    run one by one. Driver errors become Django's (`IntegrityError` …) either way.
+    """
+    if not statements:
+        return []
+    results: list[tuple[list[tuple] | None, int]] = []
     if _pg():
-        with connection.connection.pipeline():
-            yield
-    else:
-        yield
+        import psycopg
+
+        connection.ensure_connection()
+        connection.validate_no_broken_transaction()
+        sql = ";\n".join(statement for statement, _ in statements)
+        params = [p for _, ps in statements for p in ps]
+        with connection.wrap_database_errors, psycopg.ClientCursor(connection.connection) as cursor:
+            cursor.execute(sql, params)
+            while True:
+                results.append((cursor.fetchall() if cursor.description else None, cursor.rowcount))
+                if not cursor.nextset():
+                    break
+        return results
+    with connection.cursor() as cursor:
+        for statement, ps in statements:
+            cursor.execute(statement, ps)
+            results.append((cursor.fetchall() if cursor.description else None, cursor.rowcount))
+    return results
 
 
 def lock(
@@ -160,43 +198,56 @@ def lock(
     wallet_ids: Iterable[uuid.UUID],
     pairs: Iterable[tuple[uuid.UUID, str]],
     create: Iterable[tuple[uuid.UUID, str]] = (),
+    reference: str | None = None,
 ) -> Locked:
     """Lock and read the wallets and the (wallet, currency) balances a movement touches.
 
     Pairs listed in `create` get a zero balance row if they have none (a first credit in a
     currency); it is created under the wallet lock, so no two movements race to create it.
+    With `reference`, the journal entry already written under it (if any) is read in the same
+    round trip and returned as `Locked.journal`.
     """
     wallet_ids = sorted(set(wallet_ids))
     pairs = sorted(set(pairs) | set(create))
     for_update = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    wallet_sql = (
-        f"SELECT id, status, version, head_hash FROM {WALLETS} WHERE id IN ({', '.join(['%s'] * len(wallet_ids))})"
-        f" ORDER BY id{for_update}"
+    statements: list[tuple[str, list]] = []
+    if reference is not None:
+        statements.append((f"SELECT id, kind FROM {JOURNAL} WHERE reference = %s", [reference]))
+    statements.append(
+        (
+            f"SELECT id, status, version, head_hash FROM {WALLETS}"
+            f" WHERE id IN ({', '.join(['%s'] * len(wallet_ids))}) ORDER BY id{for_update}",
+            [uuid_param(w) for w in wallet_ids],
+        )
     )
-    balance_sql = (
-        f"SELECT id, wallet_id, currency, posted, held FROM {BALANCES}"
-        f" WHERE (wallet_id, currency) IN (VALUES {', '.join(['(%s, %s)'] * len(pairs))}) ORDER BY id{for_update}"
-    )
-    balance_params = [p for w, c in pairs for p in (uuid_param(w), c)]
-    with connection.cursor() as cursor:
-        with _pipeline():
-            cursor.execute(wallet_sql, [uuid_param(w) for w in wallet_ids])
-            wallet_rows = cursor.fetchall()
-            if pairs:
-                cursor.execute(balance_sql, balance_params)
-                balance_rows = cursor.fetchall()
-            else:
-                balance_rows = []
-        wallets = {_as_uuid(r[0]): LockedWallet(_as_uuid(r[0]), r[1], r[2], r[3]) for r in wallet_rows}
-        balances = {(_as_uuid(r[1]), r[2]): LockedBalance(r[0], r[3], r[4]) for r in balance_rows}
-        missing = [(w, c) for w, c in sorted(set(create)) if (w, c) not in balances and w in wallets]
-        for wallet_id, currency in missing:
-            cursor.execute(
-                f"INSERT INTO {BALANCES} (wallet_id, currency, posted, held) VALUES (%s, %s, 0, 0) RETURNING id",
-                [uuid_param(wallet_id), currency],
+    if pairs:
+        statements.append(
+            (
+                f"SELECT id, wallet_id, currency, posted, held FROM {BALANCES}"
+                f" WHERE (wallet_id, currency) IN (VALUES {', '.join(['(%s, %s)'] * len(pairs))})"
+                f" ORDER BY id{for_update}",
+                [p for w, c in pairs for p in (uuid_param(w), c)],
             )
-            balances[(wallet_id, currency)] = LockedBalance(cursor.fetchone()[0], 0, 0)
-    return Locked(wallets=wallets, balances=balances)
+        )
+    results = [rows for rows, _ in _batch(statements)]
+    journal = None
+    if reference is not None:
+        found = results.pop(0)
+        journal = (_as_uuid(found[0][0]), found[0][1]) if found else None
+    wallet_rows = results[0]
+    balance_rows = results[1] if pairs else []
+    wallets = {_as_uuid(r[0]): LockedWallet(_as_uuid(r[0]), r[1], r[2], r[3]) for r in wallet_rows}
+    balances = {(_as_uuid(r[1]), r[2]): LockedBalance(r[0], r[3], r[4]) for r in balance_rows}
+    missing = [(w, c) for w, c in sorted(set(create)) if (w, c) not in balances and w in wallets]
+    if missing and journal is None:
+        with connection.cursor() as cursor:
+            for wallet_id, currency in missing:
+                cursor.execute(
+                    f"INSERT INTO {BALANCES} (wallet_id, currency, posted, held) VALUES (%s, %s, 0, 0) RETURNING id",
+                    [uuid_param(wallet_id), currency],
+                )
+                balances[(wallet_id, currency)] = LockedBalance(cursor.fetchone()[0], 0, 0)
+    return Locked(wallets=wallets, balances=balances, journal=journal)
 
 
 def write(
@@ -258,22 +309,28 @@ def write(
 
     ops = connection.ops
     when = ops.adapt_datetimefield_value(now)
-    with connection.cursor() as cursor, _pipeline():
-        for (wallet_id, currency), (d_posted, d_held) in deltas.items():
-            if d_posted or d_held:
-                cursor.execute(
+    statements: list[tuple[str, list]] = []
+    for (wallet_id, currency), (d_posted, d_held) in deltas.items():
+        if d_posted or d_held:
+            statements.append(
+                (
                     f"UPDATE {BALANCES} SET posted = posted + %s, held = held + %s WHERE id = %s",
                     [d_posted, d_held, locked.balances[(wallet_id, currency)].id],
                 )
-        for wallet_id, (expected, version, digest) in heads.items():
-            # `version = expected` is the optimistic check the stream's append states; the unique
-            # (wallet, version) constraint on events backs it up.
-            cursor.execute(
+            )
+    heads_from = len(statements)
+    for wallet_id, (expected, version, digest) in heads.items():
+        # `version = expected` is the optimistic check the stream's append states (its row count is
+        # checked below); the unique (wallet, version) constraint on events backs it up.
+        statements.append(
+            (
                 f"UPDATE {WALLETS} SET version = %s, head_hash = %s WHERE id = %s AND version = %s",
                 [version, digest, uuid_param(wallet_id), expected],
             )
-        if event_rows:
-            cursor.execute(
+        )
+    if event_rows:
+        statements.append(
+            (
                 f"INSERT INTO {EVENTS} (wallet_id, version, type, data, occurred_at, key_id, prev_hash, hash) VALUES "
                 + ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(event_rows)),
                 [
@@ -282,12 +339,16 @@ def write(
                     for p in (uuid_param(w), v, t, ops.adapt_json_value(d, None), when, k, prev, h)
                 ],
             )
-        if journal is not None:
-            cursor.execute(
+        )
+    if journal is not None:
+        statements.append(
+            (
                 f"INSERT INTO {JOURNAL} (id, reference, kind, memo, created_at) VALUES (%s, %s, %s, %s, %s)",
                 [uuid_param(journal.id), journal.reference, journal.kind, journal.memo, when],
             )
-            cursor.execute(
+        )
+        statements.append(
+            (
                 f"INSERT INTO {POSTINGS} (journal_id, account, wallet_id, currency, amount) VALUES "
                 + ", ".join(["(%s, %s, %s, %s, %s)"] * len(journal.legs)),
                 [
@@ -302,4 +363,9 @@ def write(
                     )
                 ],
             )
+        )
+    results = _batch(statements)
+    if any(count != 1 for _, count in results[heads_from : heads_from + len(heads)]):
+        # The row lock makes this unreachable; if a path ever appended without it, fail loudly.
+        raise LedgerError("a stream moved on while it was being appended to", code=LedgerErrorCode.CONCURRENCY_CONFLICT)
     return Written(journal_id=journal.id if journal else None, events=written)

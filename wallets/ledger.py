@@ -23,6 +23,7 @@ funding account is no hot spot.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -209,7 +210,9 @@ def lock(
     """
     wallet_ids = sorted(set(wallet_ids))
     pairs = sorted(set(pairs) | set(create))
-    for_update = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    pg = _pg()
+    as_param = (lambda w: w) if pg else (lambda w: w.hex)
+    for_update = " FOR UPDATE" if pg or connection.features.has_select_for_update else ""
     statements: list[tuple[str, list]] = []
     if reference is not None:
         statements.append((f"SELECT id, kind FROM {JOURNAL} WHERE reference = %s", [reference]))
@@ -217,7 +220,7 @@ def lock(
         (
             f"SELECT id, status, version, head_hash FROM {WALLETS}"
             f" WHERE id IN ({', '.join(['%s'] * len(wallet_ids))}) ORDER BY id{for_update}",
-            [uuid_param(w) for w in wallet_ids],
+            [as_param(w) for w in wallet_ids],
         )
     )
     if pairs:
@@ -226,7 +229,7 @@ def lock(
                 f"SELECT id, wallet_id, currency, posted, held FROM {BALANCES}"
                 f" WHERE (wallet_id, currency) IN (VALUES {', '.join(['(%s, %s)'] * len(pairs))})"
                 f" ORDER BY id{for_update}",
-                [p for w, c in pairs for p in (uuid_param(w), c)],
+                [p for w, c in pairs for p in (as_param(w), c)],
             )
         )
     results = [rows for rows, _ in _batch(statements)]
@@ -307,25 +310,122 @@ def write(
         heads[append.wallet_id] = (expected, version, digest)
         written.append((append.wallet_id, version, append.type))
 
-    ops = connection.ops
-    when = ops.adapt_datetimefield_value(now)
+    balance_deltas = [
+        (locked.balances[key].id, d_posted, d_held) for key, (d_posted, d_held) in deltas.items() if d_posted or d_held
+    ]
+    head_rows = [(w, version, expected, digest) for w, (expected, version, digest) in heads.items()]
+    build = _statements_by_array if _pg() else _statements_by_row
+    statements, heads_at = build(balance_deltas, head_rows, event_rows, journal, now)
+    results = _batch(statements)
+    if heads_at is not None and results[heads_at][1] != len(heads):
+        # The row lock makes this unreachable; if a path ever appended without it, fail loudly.
+        raise LedgerError("a stream moved on while it was being appended to", code=LedgerErrorCode.CONCURRENCY_CONFLICT)
+    return Written(journal_id=journal.id if journal else None, events=written)
+
+
+# The write's statements, in two spellings of the same rows. On PostgreSQL each statement takes all
+# its rows as one JSON document (`jsonb_to_recordset`): its text is the same whatever the number of
+# events or legs, so psycopg caches its parsing, and binding it is one string escape instead of
+# quoting every value. Elsewhere, plain statements with one placeholder per value. Both return
+# (statements, index of the chain-head update, whose row count the caller checks).
+
+
+def _rows(rows: list[dict]) -> str:
+    return json.dumps(rows, default=str, separators=(",", ":"))
+
+
+def _statements_by_array(balance_deltas, head_rows, event_rows, journal, now):
     statements: list[tuple[str, list]] = []
-    for (wallet_id, currency), (d_posted, d_held) in deltas.items():
-        if d_posted or d_held:
-            statements.append(
-                (
-                    f"UPDATE {BALANCES} SET posted = posted + %s, held = held + %s WHERE id = %s",
-                    [d_posted, d_held, locked.balances[(wallet_id, currency)].id],
-                )
-            )
-    heads_from = len(statements)
-    for wallet_id, (expected, version, digest) in heads.items():
-        # `version = expected` is the optimistic check the stream's append states (its row count is
-        # checked below); the unique (wallet, version) constraint on events backs it up.
+    if balance_deltas:
         statements.append(
             (
-                f"UPDATE {WALLETS} SET version = %s, head_hash = %s WHERE id = %s AND version = %s",
-                [version, digest, uuid_param(wallet_id), expected],
+                f"UPDATE {BALANCES} AS b SET posted = b.posted + d.posted, held = b.held + d.held"
+                " FROM jsonb_to_recordset(%s::jsonb) AS d(id bigint, posted bigint, held bigint) WHERE b.id = d.id",
+                [_rows([{"id": i, "posted": p, "held": h} for i, p, h in balance_deltas])],
+            )
+        )
+    heads_at = None
+    if head_rows:
+        # `version = expected` is the optimistic check the stream's append states; the caller checks
+        # that every head moved, and the unique (wallet, version) constraint on events backs it up.
+        heads_at = len(statements)
+        statements.append(
+            (
+                f"UPDATE {WALLETS} AS w SET version = h.version, head_hash = h.head_hash"
+                " FROM jsonb_to_recordset(%s::jsonb) AS h(id uuid, version bigint, expected bigint, head_hash text)"
+                " WHERE w.id = h.id AND w.version = h.expected",
+                [_rows([{"id": w, "version": v, "expected": e, "head_hash": h} for w, v, e, h in head_rows])],
+            )
+        )
+    if event_rows:
+        statements.append(
+            (
+                f"INSERT INTO {EVENTS} (wallet_id, version, type, data, occurred_at, key_id, prev_hash, hash)"
+                " SELECT e.wallet_id, e.version, e.type, e.data, %s, %s, e.prev_hash, e.hash"
+                " FROM jsonb_to_recordset(%s::jsonb)"
+                " AS e(wallet_id uuid, version bigint, type text, data jsonb, prev_hash text, hash text)",
+                [
+                    now,
+                    event_rows[0][5],
+                    _rows(
+                        [
+                            {"wallet_id": w, "version": v, "type": t, "data": d, "prev_hash": prev, "hash": h}
+                            for w, v, t, d, _, _, prev, h in event_rows
+                        ]
+                    ),
+                ],
+            )
+        )
+    if journal is not None:
+        statements.append(
+            (
+                f"INSERT INTO {JOURNAL} (id, reference, kind, memo, created_at) VALUES (%s, %s, %s, %s, %s)",
+                [journal.id, journal.reference, journal.kind, journal.memo, now],
+            )
+        )
+        statements.append(
+            (
+                f"INSERT INTO {POSTINGS} (journal_id, account, wallet_id, currency, amount)"
+                " SELECT %s, p.account, p.wallet_id, p.currency, p.amount FROM jsonb_to_recordset(%s::jsonb)"
+                " AS p(account text, wallet_id uuid, currency text, amount bigint)",
+                [
+                    journal.id,
+                    _rows(
+                        [
+                            {
+                                "account": leg.account,
+                                "wallet_id": leg.wallet_id,
+                                "currency": leg.currency,
+                                "amount": leg.amount,
+                            }
+                            for leg in journal.legs
+                        ]
+                    ),
+                ],
+            )
+        )
+    return statements, heads_at
+
+
+def _statements_by_row(balance_deltas, head_rows, event_rows, journal, now):
+    ops = connection.ops
+    when = ops.adapt_datetimefield_value(now)
+    statements: list[tuple[str, list]] = [
+        (f"UPDATE {BALANCES} SET posted = posted + %s, held = held + %s WHERE id = %s", [d_posted, d_held, balance_id])
+        for balance_id, d_posted, d_held in balance_deltas
+    ]
+    heads_at = None
+    if head_rows:
+        # One row per statement here: sum the heads' row counts through one statement per head.
+        heads_at = len(statements)
+        statements.append(
+            (
+                f"UPDATE {WALLETS} SET version = CASE id {' '.join(['WHEN %s THEN %s'] * len(head_rows))} END,"
+                f" head_hash = CASE id {' '.join(['WHEN %s THEN %s'] * len(head_rows))} END"
+                f" WHERE {' OR '.join(['(id = %s AND version = %s)'] * len(head_rows))}",
+                [p for w, v, _, _ in head_rows for p in (uuid_param(w), v)]
+                + [p for w, _, _, h in head_rows for p in (uuid_param(w), h)]
+                + [p for w, _, e, _ in head_rows for p in (uuid_param(w), e)],
             )
         )
     if event_rows:
@@ -364,8 +464,4 @@ def write(
                 ],
             )
         )
-    results = _batch(statements)
-    if any(count != 1 for _, count in results[heads_from : heads_from + len(heads)]):
-        # The row lock makes this unreachable; if a path ever appended without it, fail loudly.
-        raise LedgerError("a stream moved on while it was being appended to", code=LedgerErrorCode.CONCURRENCY_CONFLICT)
-    return Written(journal_id=journal.id if journal else None, events=written)
+    return statements, heads_at

@@ -163,7 +163,14 @@ def main(argv: list[str] | None = None) -> int:
     from . import pgbench_ref, replay, roundtrips, transfers
     from .stats import ratio
 
+    config.RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = args.json or str(config.RESULTS / f"bench-{'smoke-' if smoke else ''}{stamp}.json")
+
     def say(message: str) -> None:
+        # The figures so far are saved at every step: a long run stopped half-way keeps them.
+        with open(path, "w") as fh:
+            json.dump(results, fh, indent=2, default=str)
         print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
     if "1" in parts:
@@ -214,8 +221,6 @@ def main(argv: list[str] | None = None) -> int:
     results["reconcile"] = _reconcile(target)
     results["finished_at"] = datetime.now(UTC).isoformat()
 
-    config.RESULTS.mkdir(parents=True, exist_ok=True)
-    path = args.json or str(config.RESULTS / f"bench-{'smoke-' if smoke else ''}{time.strftime('%Y%m%d-%H%M%S')}.json")
     with open(path, "w") as fh:
         json.dump(results, fh, indent=2, default=str)
     print()

@@ -56,7 +56,9 @@ def canonical_json(payload: object) -> bytes:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+@lru_cache(maxsize=64)
 def format_time(moment: datetime) -> str:
+    # Cached: every event of one write shares its time.
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 

@@ -5,6 +5,9 @@ import uuid
 
 import pytest
 
+# Bearer tokens and API clients for the API tests of every app.
+pytest_plugins = ["crowdpay.tests.fixtures"]
+
 
 @pytest.fixture
 def owner_id() -> uuid.UUID:

@@ -6,6 +6,7 @@ that the service starts on a bare machine; production sets both (see `production
 """
 
 import hashlib
+import warnings
 from pathlib import Path
 
 import environ
@@ -43,6 +44,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Serves /static (the Swagger UI and ReDoc bundles) from the service itself: no CDN.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -103,7 +106,13 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # the saga sweeper: re-enqueue any running saga whose lease or backoff ran out
+    "sagas-resume-due": {
+        "task": "sagas.tasks.sagas_resume_due",
+        "schedule": env.float("SAGA_SWEEP_SECONDS", default=15.0),
+    },
+}
 
 # --- Service configuration (the documented environment table) -----------------------------------
 JWT_PUBLIC_KEY = env.str("JWT_PUBLIC_KEY", default="", multiline=True)
@@ -115,6 +124,13 @@ RISK_SERVICE_ENDPOINT = env.str("RISK_SERVICE_ENDPOINT", default="")
 FX_SERVICE_ENDPOINT = env.str("FX_SERVICE_ENDPOINT", default="")
 SETTLEMENT_SERVICE_ENDPOINT = env.str("SETTLEMENT_SERVICE_ENDPOINT", default="")
 GATEWAY_TIMEOUT_SECONDS = env.float("GATEWAY_TIMEOUT_SECONDS", default=5.0)
+# Sagas: tries of a step on transient gateway errors before compensating; backoff (exponential,
+# jittered) between tries; the lease after which the sweeper re-enqueues a saga that stopped moving.
+SAGA_MAX_ATTEMPTS = env.int("SAGA_MAX_ATTEMPTS", default=5)
+SAGA_RETRY_BASE_SECONDS = env.float("SAGA_RETRY_BASE_SECONDS", default=2.0)
+SAGA_RETRY_MAX_SECONDS = env.float("SAGA_RETRY_MAX_SECONDS", default=300.0)
+SAGA_LEASE_SECONDS = env.float("SAGA_LEASE_SECONDS", default=60.0)
+SAGA_PAYOUT_POLL_SECONDS = env.float("SAGA_PAYOUT_POLL_SECONDS", default=60.0)
 # The 24 h outflow limit per wallet, in minor units of the wallet's base currency.
 WALLET_DEFAULT_LIMIT = env.int("WALLET_DEFAULT_LIMIT", default=10000_00)
 # Refuse any single amount above this many minor units (a sanity bound, not a business limit).
@@ -152,6 +168,11 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Without `collectstatic`, WhiteNoise finds the files in the apps (the sidecar's bundles) itself.
+WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
+if WHITENOISE_USE_FINDERS:
+    # Finders serve the files, so a STATIC_ROOT never collected into is expected: don't warn.
+    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
 
 # --- Logging: one JSON line per record, in ECS format -------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
@@ -162,4 +183,69 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "ecs"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# --- REST API (crowdpay/api: bearer JWT, scopes, Idempotency-Key, problem+json) -------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["crowdpay.api.authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_THROTTLE_CLASSES": ["crowdpay.api.throttling.CallerWriteThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "crowdpay.api.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "crowdpay.api.problems.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+# Writes (POST) per caller; reads are not throttled. DRF's rate syntax: "<n>/<second|minute|hour|day>".
+API_WRITE_THROTTLE_RATE = env.str("API_WRITE_THROTTLE_RATE", default="600/minute")
+# The verifier (crowdpay.api.authentication) reads the key from crowdpay.keys and fixes RS256 here.
+SIMPLE_JWT = {
+    "ALGORITHM": "RS256",
+    "USER_ID_CLAIM": "sub",
+    "TOKEN_TYPE_CLAIM": None,
+    "JTI_CLAIM": None,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "AUTH_TOKEN_CLASSES": ("crowdpay.api.authentication.BearerToken",),
+    "TOKEN_USER_CLASS": "crowdpay.api.authentication.Caller",
+    "LEEWAY": env.int("JWT_LEEWAY_SECONDS", default=0),
+}
+# Idempotency keys live this long, then the periodic task below deletes them (Stripe keeps 24 h).
+IDEMPOTENCY_KEY_TTL_SECONDS = env.int("IDEMPOTENCY_KEY_TTL_SECONDS", default=24 * 3600)
+# A key still "in progress" after this long belongs to a request that died; a retry may take it over.
+IDEMPOTENCY_LOCK_TIMEOUT_SECONDS = env.int("IDEMPOTENCY_LOCK_TIMEOUT_SECONDS", default=120)
+# How often a long-poll (GET /v1/operations/{id}?wait=N) looks again; it backs off to 1 s.
+OPERATION_POLL_INTERVAL_SECONDS = env.float("OPERATION_POLL_INTERVAL_SECONDS", default=0.1)
+CELERY_BEAT_SCHEDULE["idempotency-keys-expire"] = {
+    "task": "crowdpay.tasks.idempotency_keys_expire",
+    "schedule": 3600.0,
+}
+if REDIS_URL:
+    # Throttle counters must be shared by every web process.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "crowdpay",
+        }
+    }
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "CrowdPay Connect Wallet API",
+    "DESCRIPTION": (
+        "Custodial multi-currency wallets. Amounts are integers in minor units. "
+        "Every error is `application/problem+json` with a stable `code`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "WalletKindEnum": "wallets.models.Wallet.Kind",
+        "WalletStatusEnum": "wallets.models.Wallet.Status",
+        "OperationKindEnum": "crowdpay.api.fields.OPERATION_KINDS",
+        "OperationStatusEnum": "crowdpay.api.fields.OPERATION_STATUSES",
+    },
 }

@@ -1,0 +1,98 @@
+"""The Idempotency-Key header on writes (Stripe's semantics), as a decorator for view handlers.
+
+    same key, same request      -> the stored status and body, with `Idempotent-Replayed: true`
+    same key, another request   -> 422 idempotency_key_reused
+    same key, first still runs  -> 409 idempotency_key_in_progress
+
+What is stored: every response the handler produced, success or refusal (a 402-like 422 is an
+answer, and replaying it is the point), except those that mean the request never ran: malformed
+or invalid input (400, 415) and crashes (5xx). Those release the key so a corrected retry may use it.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+
+from rest_framework.response import Response
+
+from crowdpay import services
+from crowdpay.errors import DomainError
+from crowdpay.services import IdempotencyErrorCode
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+_NOT_STORED = {400, 415}
+_REPLAYED_HEADERS = ("Location",)
+
+
+def request_fingerprint(request) -> str:
+    """SHA-256 over method, path and body. A JSON body is canonicalised first, so a client that
+    re-serialises the same document (other key order, other spacing) is still the same request."""
+    raw = request._request.body  # read before DRF parses the stream; Django caches it
+    try:
+        body = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode()
+    except (ValueError, UnicodeDecodeError):
+        body = raw
+    digest = hashlib.sha256()
+    for part in (request.method.encode(), request.get_full_path().encode(), body):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.hexdigest()
+
+
+def idempotent(*, required: bool):
+    """Wrap a DRF handler (`def post(self, request, ...)`) with Idempotency-Key handling.
+    Runs after authentication, permissions and throttling, so keys belong to a known caller."""
+
+    def decorator(handler):
+        @functools.wraps(handler)
+        def wrapper(view, request, *args, **kwargs):
+            key = request.headers.get(HEADER)
+            if key is None:
+                if required:
+                    raise DomainError(
+                        f"this endpoint needs an {HEADER} header (any unique string, e.g. a UUID)",
+                        code=IdempotencyErrorCode.REQUIRED,
+                        status=400,
+                    )
+                return handler(view, request, *args, **kwargs)
+            claim = services.idempotency_claim(
+                caller=str(request.user.id),
+                key=key,
+                fingerprint=request_fingerprint(request),
+                method=request.method,
+                path=request.get_full_path(),
+            )
+            record = claim.record
+            if claim.replay:
+                headers = {**record.response_headers, REPLAYED_HEADER: "true"}
+                content_type = headers.pop("Content-Type", None)
+                return Response(
+                    record.response_body, status=record.response_status, headers=headers, content_type=content_type
+                )
+            try:
+                try:
+                    response = handler(view, request, *args, **kwargs)
+                except Exception as exc:
+                    # Map it now (as dispatch would) so the refusal itself can be stored.
+                    response = view.handle_exception(exc)
+            except BaseException:
+                services.idempotency_release(record=record)
+                raise
+            if response.status_code >= 500 or response.status_code in _NOT_STORED:
+                services.idempotency_release(record=record)
+            else:
+                headers = {name: response[name] for name in _REPLAYED_HEADERS if response.has_header(name)}
+                if response.content_type:
+                    headers["Content-Type"] = response.content_type
+                services.idempotency_complete(
+                    record=record, status=response.status_code, body=response.data, headers=headers
+                )
+            return response
+
+        wrapper.idempotency = "required" if required else "optional"
+        return wrapper
+
+    return decorator

@@ -1,0 +1,170 @@
+"""Every error as `application/problem+json` (RFC 9457) with a stable machine-readable `code`.
+
+One DRF exception handler maps `DomainError` (the application's one error type) and DRF's own
+exceptions; the Django-level handlers cover what never reaches DRF (an unknown URL, a crash
+outside a view). Problem documents use `type: about:blank`, so `title` is the status phrase;
+clients switch on `code`.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, serializers
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+from crowdpay.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+CONTENT_TYPE = "application/problem+json"
+
+# DRF exception -> stable code. Validation errors get a finer code from their fields (below).
+_DRF_CODES: list[tuple[type[exceptions.APIException], str]] = [
+    (exceptions.ParseError, "malformed_request"),
+    (exceptions.UnsupportedMediaType, "unsupported_media_type"),
+    (exceptions.NotAuthenticated, "not_authenticated"),
+    (exceptions.AuthenticationFailed, "invalid_token"),
+    (exceptions.PermissionDenied, "forbidden"),
+    (exceptions.NotFound, "not_found"),
+    (exceptions.MethodNotAllowed, "method_not_allowed"),
+    (exceptions.NotAcceptable, "not_acceptable"),
+    (exceptions.Throttled, "rate_limited"),
+]
+
+# A validation error that is exactly one of these field codes is reported under it, so clients
+# can switch on `unsupported_currency` whether a serializer or the ledger found it.
+DOMAIN_FIELD_CODES = {"unsupported_currency", "invalid_amount", "amount_too_large", "same_wallet"}
+
+
+class ProblemFieldErrorSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text="The request field, dotted for nested ones.")
+    code = serializers.CharField()
+    detail = serializers.CharField()
+
+    class Meta:
+        ref_name = "ProblemFieldError"
+
+
+class ProblemSerializer(serializers.Serializer):
+    """An RFC 9457 problem document."""
+
+    type = serializers.CharField(default="about:blank")
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    code = serializers.CharField(help_text="Stable machine-readable error code.")
+    instance = serializers.CharField(required=False, help_text="The request path.")
+    errors = ProblemFieldErrorSerializer(many=True, required=False, help_text="Per-field validation errors.")
+
+    class Meta:
+        ref_name = "Problem"
+
+
+def problem(status: int, code: str, detail: str, *, instance: str | None = None, **extra: object) -> dict:
+    body: dict = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if instance:
+        body["instance"] = instance
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return body
+
+
+def _flatten(detail, prefix: str = "") -> list[dict]:
+    """DRF's nested ValidationError detail -> [{field, code, detail}]."""
+    out: list[dict] = []
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = "" if key == "non_field_errors" else str(key)
+            out += _flatten(value, f"{prefix}.{name}" if prefix and name else (name or prefix))
+    elif isinstance(detail, list):
+        for index, value in enumerate(detail):
+            if isinstance(value, dict | list) and not isinstance(value, exceptions.ErrorDetail):
+                out += _flatten(value, f"{prefix}[{index}]")
+            else:
+                out += _flatten(value, prefix)
+    else:
+        out.append({"field": prefix or "body", "code": getattr(detail, "code", "invalid"), "detail": str(detail)})
+    return out
+
+
+def _validation_problem(exc: exceptions.ValidationError, instance: str | None) -> dict:
+    errors = _flatten(exc.detail)
+    codes = {e["code"] for e in errors}
+    code = codes.pop() if len(codes) == 1 and next(iter(codes)) in DOMAIN_FIELD_CODES else "validation_error"
+    detail = "; ".join(f"{e['field']}: {e['detail']}" for e in errors) or "the request is invalid"
+    return problem(400, code, detail, instance=instance, errors=errors)
+
+
+def _api_problem(exc: exceptions.APIException, instance: str | None) -> dict:
+    code = next((c for cls, c in _DRF_CODES if isinstance(exc, cls)), "error")
+    detail = exc.detail
+    if isinstance(detail, dict):
+        # simplejwt's InvalidToken carries {"detail", "code", "messages"}: keep only the message.
+        specific = detail.get("code")
+        detail = detail.get("detail", "")
+        if isinstance(exc, exceptions.AuthenticationFailed) and specific == "token_not_valid":
+            code = "invalid_token"
+    elif isinstance(exc, exceptions.PermissionDenied):
+        specific = getattr(detail, "code", None)
+        if specific and specific != exceptions.PermissionDenied.default_code:
+            code = specific  # e.g. insufficient_scope
+    return problem(exc.status_code, code, str(detail), instance=instance)
+
+
+def exception_handler(exc: Exception, context: dict) -> Response:
+    request = context.get("request")
+    instance = request.path if request is not None else None
+    headers: dict[str, str] = {}
+    if isinstance(exc, DomainError):
+        body = problem(exc.status, exc.code, exc.detail, instance=instance, **exc.extra)
+    elif isinstance(exc, Http404):
+        body = problem(404, "not_found", "not found", instance=instance)
+    elif isinstance(exc, DjangoPermissionDenied):
+        body = problem(403, "forbidden", "forbidden", instance=instance)
+    elif isinstance(exc, exceptions.ValidationError):
+        body = _validation_problem(exc, instance)
+    elif isinstance(exc, exceptions.APIException):
+        body = _api_problem(exc, instance)
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header
+        if getattr(exc, "wait", None) is not None:
+            headers["Retry-After"] = str(int(exc.wait))
+    else:
+        # A bug: log it with its traceback, answer without leaking internals.
+        logger.exception("unhandled error in %s", instance)
+        body = problem(500, "internal_error", "an internal error occurred", instance=instance)
+    set_rollback()
+    return Response(body, status=body["status"], headers=headers, content_type=CONTENT_TYPE)
+
+
+# --- Django-level handlers (crowdpay.urls handler404/handler500/...) ---------------------------------
+
+
+def _response(request, status: int, code: str, detail: str) -> JsonResponse:
+    return JsonResponse(problem(status, code, detail, instance=request.path), status=status, content_type=CONTENT_TYPE)
+
+
+def not_found(request, exception=None) -> JsonResponse:
+    return _response(request, 404, "not_found", f"no resource at {request.path}")
+
+
+def server_error(request) -> JsonResponse:
+    return _response(request, 500, "internal_error", "an internal error occurred")
+
+
+def permission_denied(request, exception=None) -> JsonResponse:
+    return _response(request, 403, "forbidden", "forbidden")
+
+
+def bad_request(request, exception=None) -> JsonResponse:
+    return _response(request, 400, "bad_request", "bad request")

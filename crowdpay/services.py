@@ -1,0 +1,113 @@
+"""Writes of the cross-cutting tables: Idempotency-Key claims, their outcome, their expiry.
+
+A claim is a row inserted under a unique (caller, key) constraint in its own committed
+transaction: of two requests racing with one key, the database lets exactly one in; the other
+sees the row and answers 409 (still running), 422 (another request) or the stored response.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from crowdpay.errors import Conflict, DomainError, Unprocessable
+
+from .models import IdempotencyKey
+
+
+class IdempotencyErrorCode:
+    REQUIRED = "idempotency_key_required"
+    INVALID = "idempotency_key_invalid"
+    REUSED = "idempotency_key_reused"
+    IN_PROGRESS = "idempotency_key_in_progress"
+
+
+@dataclass(frozen=True)
+class Claim:
+    record: IdempotencyKey
+    replay: bool
+
+
+def _expired(record: IdempotencyKey, now) -> bool:
+    return record.created_at < now - timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL_SECONDS)
+
+
+def idempotency_claim(*, caller: str, key: str, fingerprint: str, method: str, path: str) -> Claim:
+    """Take `key` for this request, or answer how the request that holds it went."""
+    if not key or len(key) > 255 or not key.isprintable():
+        raise DomainError(
+            "Idempotency-Key must be 1 to 255 printable characters", code=IdempotencyErrorCode.INVALID, status=400
+        )
+    for _attempt in range(3):
+        now = timezone.now()
+        try:
+            with transaction.atomic():
+                record = IdempotencyKey.objects.create(
+                    caller=caller,
+                    key=key,
+                    fingerprint=fingerprint,
+                    method=method,
+                    path=path[:500],
+                    created_at=now,
+                    locked_at=now,
+                )
+            return Claim(record, replay=False)
+        except IntegrityError:
+            pass
+        record = IdempotencyKey.objects.filter(caller=caller, key=key).first()
+        if record is None:
+            continue  # released or expired in between: try to take it again
+        if _expired(record, now):
+            IdempotencyKey.objects.filter(pk=record.pk, created_at=record.created_at).delete()
+            continue
+        if record.fingerprint != fingerprint:
+            raise Unprocessable(
+                "this Idempotency-Key was already used with a different request",
+                code=IdempotencyErrorCode.REUSED,
+            )
+        if record.status == IdempotencyKey.Status.COMPLETED:
+            return Claim(record, replay=True)
+        stale = now - timedelta(seconds=settings.IDEMPOTENCY_LOCK_TIMEOUT_SECONDS)
+        # A request that died left its lock behind: a retry takes it over (services are
+        # idempotent by reference, so running again cannot double an effect).
+        if IdempotencyKey.objects.filter(
+            pk=record.pk, status=IdempotencyKey.Status.IN_PROGRESS, locked_at__lt=stale
+        ).update(locked_at=now):
+            record.locked_at = now
+            return Claim(record, replay=False)
+        raise Conflict(
+            "a request with this Idempotency-Key is still being processed; retry later",
+            code=IdempotencyErrorCode.IN_PROGRESS,
+        )
+    raise Conflict("this Idempotency-Key is contended; retry later", code=IdempotencyErrorCode.IN_PROGRESS)
+
+
+def idempotency_complete(*, record: IdempotencyKey, status: int, body, headers: dict[str, str]) -> None:
+    """Store the response that every retry with the same key and request will get."""
+    IdempotencyKey.objects.filter(pk=record.pk).update(
+        status=IdempotencyKey.Status.COMPLETED,
+        response_status=status,
+        response_body=body,
+        response_headers=headers,
+        completed_at=timezone.now(),
+    )
+
+
+def idempotency_release(*, record: IdempotencyKey) -> None:
+    """Forget a claim whose request did not run (invalid input) or crashed: the key may be retried."""
+    IdempotencyKey.objects.filter(pk=record.pk, status=IdempotencyKey.Status.IN_PROGRESS).delete()
+
+
+def idempotency_keys_expire(*, batch: int = 5000) -> int:
+    """Delete keys older than IDEMPOTENCY_KEY_TTL_SECONDS, in batches. Returns how many went."""
+    cutoff = timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL_SECONDS)
+    total = 0
+    while True:
+        ids = list(IdempotencyKey.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[:batch])
+        if not ids:
+            return total
+        total += IdempotencyKey.objects.filter(pk__in=ids).delete()[0]

@@ -1,0 +1,41 @@
+"""Saga error codes: stable strings clients and officers switch on."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from crowdpay.errors import DomainError
+
+
+class SagaErrorCode(StrEnum):
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    OPERATION_NOT_FOUND = "operation_not_found"
+    PAYOUT_NOT_FOUND = "payout_not_found"
+    PAYOUT_ALREADY_SETTLED = "payout_already_settled"
+    SAGA_NOT_IN_REVIEW = "saga_not_in_review"
+    REASON_REQUIRED = "reason_required"
+    INVALID_REFERENCE = "invalid_reference"
+    DESTINATION_REQUIRED = "destination_required"
+    # Failures recorded on a saga (its `error_code`), never raised to the caller of *_start:
+    FUNDING_DECLINED = "funding_declined"
+    PAYOUT_FAILED = "payout_failed"
+    FX_RATE_UNAVAILABLE = "fx_rate_unavailable"
+    GATEWAY_UNAVAILABLE = "gateway_unavailable"
+    REVIEW_REJECTED = "review_rejected"
+
+
+_STATUS = {
+    SagaErrorCode.IDEMPOTENCY_KEY_REUSED: 422,
+    SagaErrorCode.OPERATION_NOT_FOUND: 404,
+    SagaErrorCode.PAYOUT_NOT_FOUND: 404,
+    SagaErrorCode.PAYOUT_ALREADY_SETTLED: 409,
+    SagaErrorCode.SAGA_NOT_IN_REVIEW: 409,
+    SagaErrorCode.REASON_REQUIRED: 400,
+    SagaErrorCode.INVALID_REFERENCE: 400,
+    SagaErrorCode.DESTINATION_REQUIRED: 400,
+}
+
+
+class SagaError(DomainError):
+    def __init__(self, detail: str, *, code: SagaErrorCode, **extra: object):
+        super().__init__(detail, code=str(code), status=_STATUS.get(code, 422), **extra)

@@ -1,0 +1,747 @@
+"""The saga orchestrator: every write of the funding, withdraw and transfer sagas.
+
+A saga row is its own outbox. `*_start` writes it (with its first ledger effect when there is one)
+and enqueues `saga_advance` on commit; each step then runs as
+
+    1. the step's outside call (screening, a gateway), with no transaction open and no lock held;
+    2. one short transaction: lock the saga row, check it is still in the state the step began
+       from (else another runner got there first: re-read and go on), write the ledger effect and
+       the FSM transition and the step log together.
+
+Every ledger effect carries a reference derived from the saga's id, so a step run twice has one
+effect. A saga that stops moving (its worker died) keeps `next_attempt_at` as a lease: the sweeper
+(`sagas_resume_due`, on Celery beat and `manage.py resume_sagas`) re-enqueues it once that is due.
+Transient gateway errors are retried with exponential backoff and full jitter; after
+`SAGA_MAX_ATTEMPTS` tries the saga compensates (releases its hold) and fails.
+
+Input that can never succeed (unknown wallet or currency, a bad amount, a transfer to itself) is
+refused at once with a `DomainError`; an operation that is refused on its merits (a screening
+decline, insufficient funds, a frozen wallet) is a FAILED saga with the reason as its `error_code`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from compliance import screening
+from compliance import services as compliance_services
+from wallets import services as ledger
+from wallets.currencies import validate_amount, validate_currency
+from wallets.errors import LedgerError, LedgerErrorCode
+from wallets.fx import Conversion, Quote, convert
+from wallets.models import Wallet
+
+from . import gateways
+from .errors import SagaError, SagaErrorCode
+from .gateways import GatewayRejected, GatewayUnavailable
+from .models import Payout, Saga, SagaStep
+
+log = logging.getLogger(__name__)
+State = Saga.State
+
+OPERATION = {Saga.Kind.FUNDING: "credit", Saga.Kind.WITHDRAW: "withdraw", Saga.Kind.TRANSFER: "transfer"}
+FX_RATE_PLACES = Decimal("1e-12")  # the precision of Saga.fx_rate: a conversion uses the stored rate
+MAX_STEPS_PER_RUN = 16
+
+
+def _setting(name: str, default):
+    return getattr(settings, name, default)
+
+
+def max_attempts() -> int:
+    return _setting("SAGA_MAX_ATTEMPTS", 5)
+
+
+def lease() -> timedelta:
+    """How long a running saga may go without a step before the sweeper re-enqueues it."""
+    return timedelta(seconds=_setting("SAGA_LEASE_SECONDS", 60))
+
+
+def payout_poll() -> timedelta:
+    return timedelta(seconds=_setting("SAGA_PAYOUT_POLL_SECONDS", 60))
+
+
+def backoff(attempt: int) -> float:
+    """Seconds before try `attempt + 1`: exponential from SAGA_RETRY_BASE_SECONDS, capped at
+    SAGA_RETRY_MAX_SECONDS, with jitter (a uniform draw from the upper half) so retries spread."""
+    base = _setting("SAGA_RETRY_BASE_SECONDS", 2.0)
+    cap = _setting("SAGA_RETRY_MAX_SECONDS", 300.0)
+    delay = min(cap, base * 2 ** max(attempt - 1, 0))
+    return random.uniform(delay / 2, delay)
+
+
+# --- plumbing -------------------------------------------------------------------------------------
+
+
+def _enqueue(saga_id: uuid.UUID, *, countdown: float | None = None) -> None:
+    """Send the saga to the worker once the current transaction commits (at once outside one). A
+    lost message loses nothing: the sweeper finds the saga by its lease."""
+    from .tasks import saga_advance as task
+
+    def send() -> None:
+        task.apply_async(args=[str(saga_id)], countdown=countdown)
+
+    transaction.on_commit(send, robust=True)
+
+
+def _record(saga: Saga, *, step: str, result: str, detail: dict | None = None, wait: timedelta | None = None) -> Saga:
+    """Save the saga after a step (inside the caller's transaction) and log the step. A saga that
+    moved starts its attempts afresh; a saga still running gets a new lease."""
+    now = timezone.now()
+    if saga.is_terminal or saga.state == State.IN_REVIEW:
+        saga.next_attempt_at = None
+    else:
+        saga.next_attempt_at = now + (wait or lease())
+    saga.save()
+    SagaStep.objects.create(saga=saga, step=step, result=result, detail=detail or {})
+    log.info("saga step", extra={"saga_id": str(saga.id), "step": step, "result": result, "state": saga.state})
+    return saga
+
+
+def _moved(saga: Saga, **kwargs) -> Saga:
+    saga.attempts = 0
+    return _record(saga, **kwargs)
+
+
+def _set_error(saga: Saga, code: str, detail: str) -> None:
+    saga.error_code = str(code)[:64]
+    saga.error_detail = detail
+
+
+@contextmanager
+def _locked(saga: Saga) -> Iterator[Saga | None]:
+    """One transaction holding the saga's row lock. Yields the locked row, or None when another
+    runner has moved the saga since `saga` was read (the step is then not applied)."""
+    with transaction.atomic():
+        current = Saga.objects.select_for_update().filter(pk=saga.id).first()
+        yield current if current is not None and current.state == saga.state else None
+
+
+def _wallet_id(value) -> uuid.UUID:
+    try:
+        wallet_id = value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except (TypeError, ValueError):
+        raise LedgerError(f"wallet {value} does not exist", code=LedgerErrorCode.WALLET_NOT_FOUND) from None
+    return wallet_id
+
+
+def _wallet(value) -> Wallet:
+    wallet = Wallet.objects.filter(pk=_wallet_id(value)).first()
+    if wallet is None:
+        raise LedgerError(f"wallet {value} does not exist", code=LedgerErrorCode.WALLET_NOT_FOUND)
+    return wallet
+
+
+def _same_request(reference: str, expected: dict) -> Saga | None:
+    """The saga already started with `reference`, if any; refused when its parameters differ."""
+    saga = Saga.objects.filter(reference=reference).first()
+    if saga is None:
+        return None
+    for name, value in expected.items():
+        if getattr(saga, name) != value:
+            raise SagaError(
+                f"reference {reference!r} was already used for a different operation",
+                code=SagaErrorCode.IDEMPOTENCY_KEY_REUSED,
+            )
+    return saga
+
+
+def _create(fields: dict, expected: dict, *, steps: list[tuple[str, str, dict]], effect=None, enqueue=True) -> Saga:
+    """Insert the saga (and run `effect(saga)`, its first ledger effect, in the same transaction);
+    a concurrent twin with the same reference wins the unique constraint and is answered."""
+    try:
+        with transaction.atomic():
+            saga = Saga(**fields)
+            if effect is not None:
+                effect(saga)
+            saga.next_attempt_at = (
+                None if saga.is_terminal or saga.state == State.IN_REVIEW else timezone.now() + lease()
+            )
+            saga.save(force_insert=True)
+            SagaStep.objects.bulk_create([SagaStep(saga=saga, step=s, result=r, detail=d) for s, r, d in steps])
+            if enqueue and saga.next_attempt_at is not None:
+                _enqueue(saga.id)
+    except IntegrityError:
+        twin = _same_request(fields["reference"], expected)
+        if twin is None:
+            raise
+        return twin
+    return saga
+
+
+def _reference(reference: str) -> str:
+    reference = (reference or "").strip() if isinstance(reference, str) else ""
+    if not reference or len(reference) > 200:
+        raise SagaError("reference must be 1 to 200 characters", code=SagaErrorCode.INVALID_REFERENCE)
+    return reference
+
+
+def _decision_detail(decision) -> dict:
+    return {"code": decision.code, "reasons": list(decision.reasons), "score": decision.score}
+
+
+def _open_review_case(saga: Saga, decision) -> None:
+    """Outside any transaction: ask compliance to open the case for a saga now waiting in review."""
+    compliance_services.review_case_open(
+        saga_id=saga.id, wallet_id=saga.wallet_id, code=decision.code, reasons=tuple(decision.reasons)
+    )
+
+
+# --- starting -------------------------------------------------------------------------------------
+
+
+def funding_start(
+    *,
+    wallet_id: uuid.UUID,
+    amount: int,
+    currency: str,
+    source: str,
+    source_reference: str,
+    reference: str,
+    requested_by: str,
+) -> Saga:
+    """Start a FundingSaga (credit): screen → confirm with the payment gateway → credit the wallet
+    from the house funding account. The worker runs every step."""
+    reference = _reference(reference)
+    wid = _wallet_id(wallet_id)
+    expected = {
+        "kind": Saga.Kind.FUNDING,
+        "wallet_id": wid,
+        "amount": amount,
+        "currency": currency,
+        "source": source or "",
+        "source_reference": source_reference or "",
+    }
+    found = _same_request(reference, expected)
+    if found is not None:
+        return found
+    validate_amount(amount)
+    validate_currency(currency)
+    _wallet(wid)
+    return _create(
+        {**expected, "reference": reference, "requested_by": requested_by or ""},
+        expected,
+        steps=[("start", "accepted", {"source": source})],
+    )
+
+
+def withdraw_start(
+    *, wallet_id: uuid.UUID, amount: int, currency: str, destination: str, reference: str, requested_by: str
+) -> Saga:
+    """Start a WithdrawSaga (debit): screen → hold → request the payout → capture when paid, or
+    release the hold when the payout fails."""
+    reference = _reference(reference)
+    wid = _wallet_id(wallet_id)
+    expected = {
+        "kind": Saga.Kind.WITHDRAW,
+        "wallet_id": wid,
+        "amount": amount,
+        "currency": currency,
+        "source_reference": destination or "",
+    }
+    found = _same_request(reference, expected)
+    if found is not None:
+        return found
+    validate_amount(amount)
+    validate_currency(currency)
+    if not (destination or "").strip():
+        raise SagaError("a payout destination is required", code=SagaErrorCode.DESTINATION_REQUIRED)
+    _wallet(wid)
+    return _create(
+        {**expected, "source": "payout", "reference": reference, "requested_by": requested_by or ""},
+        expected,
+        steps=[("start", "accepted", {})],
+    )
+
+
+def transfer_start(
+    *,
+    from_wallet_id: uuid.UUID,
+    to_wallet_id: uuid.UUID,
+    amount: int,
+    currency: str,
+    memo: str,
+    reference: str,
+    requested_by: str,
+) -> Saga:
+    """Start a TransferSaga. Screening runs here, in the request. A same-currency transfer that
+    screening approves completes at once: both ledger phases and the SUCCEEDED saga row in one
+    transaction. A transfer into a wallet of another base currency places its hold here (with the
+    saga row) and leaves the FX quote and completion to the worker; a soft decline waits in review."""
+    reference = _reference(reference)
+    source_id, target_id = _wallet_id(from_wallet_id), _wallet_id(to_wallet_id)
+    memo = memo or ""
+    expected = {
+        "kind": Saga.Kind.TRANSFER,
+        "wallet_id": source_id,
+        "counterparty_wallet_id": target_id,
+        "amount": amount,
+        "currency": currency,
+        "memo": memo,
+    }
+    found = _same_request(reference, expected)
+    if found is not None:
+        return found
+    validate_amount(amount)
+    validate_currency(currency)
+    _wallet(source_id)
+    target = _wallet(target_id)
+    if source_id == target_id:
+        raise LedgerError("a wallet cannot transfer to itself", code=LedgerErrorCode.SAME_WALLET)
+    saga_id = uuid.uuid4()
+    fields = {
+        **expected,
+        "id": saga_id,
+        "reference": reference,
+        "requested_by": requested_by or "",
+        "target_currency": target.base_currency if target.base_currency != currency else "",
+    }
+    decision = screening.screen(
+        operation="transfer",
+        wallet_id=source_id,
+        amount=amount,
+        currency=currency,
+        counterparty_wallet_id=target_id,
+        saga_id=saga_id,
+    )
+    screened = ("screen", decision.outcome, _decision_detail(decision))
+    if decision.outcome == screening.DECLINE:
+        return _create(
+            {**fields, "state": State.FAILED, "error_code": decision.code or "declined",
+             "error_detail": "; ".join(decision.reasons)},
+            expected,
+            steps=[screened],
+        )  # fmt: skip
+    if decision.outcome == screening.REVIEW:
+        saga = _create({**fields, "state": State.IN_REVIEW}, expected, steps=[screened])
+        if saga.id == saga_id:
+            _open_review_case(saga, decision)
+        return saga
+    try:
+        if fields["target_currency"]:
+            return _create(
+                {**fields, "state": State.FUNDS_HELD},
+                expected,
+                steps=[screened, ("hold", "ok", {})],
+                effect=lambda saga: _transfer_hold(saga),
+            )
+        return _transfer_instant(fields, expected, screened)
+    except LedgerError as exc:
+        # refused on its merits (funds, wallet status): a failed operation, not a bad request
+        return _create(
+            {**fields, "state": State.FAILED, "error_code": exc.code, "error_detail": exc.detail},
+            expected,
+            steps=[screened, ("transfer", "refused", {"code": exc.code})],
+        )
+
+
+def _transfer_hold(saga: Saga) -> None:
+    hold = ledger.transfer_initiate(
+        transfer_id=saga.id,
+        from_wallet_id=saga.wallet_id,
+        to_wallet_id=saga.counterparty_wallet_id,
+        amount=saga.amount,
+        currency=saga.currency,
+        memo=saga.memo,
+    )
+    saga.hold_id = hold.id
+
+
+def _transfer_instant(fields: dict, expected: dict, screened: tuple) -> Saga:
+    created: list[Saga] = []
+
+    def within(journal_id: uuid.UUID) -> None:
+        saga = Saga(**fields, state=State.SUCCEEDED, journal_id=journal_id)
+        saga.save(force_insert=True)
+        SagaStep.objects.bulk_create(
+            [
+                SagaStep(saga=saga, step=screened[0], result=screened[1], detail=screened[2]),
+                SagaStep(saga=saga, step="transfer", result="completed", detail={"journal_id": str(journal_id)}),
+            ]
+        )
+        created.append(saga)
+
+    try:
+        ledger.transfer_execute(
+            transfer_id=fields["id"],
+            from_wallet_id=fields["wallet_id"],
+            to_wallet_id=fields["counterparty_wallet_id"],
+            amount=fields["amount"],
+            currency=fields["currency"],
+            memo=fields["memo"],
+            within=within,
+        )
+    except IntegrityError:
+        twin = _same_request(fields["reference"], expected)
+        if twin is None:
+            raise
+        return twin
+    return created[0]
+
+
+# --- advancing ------------------------------------------------------------------------------------
+
+
+def saga_advance(*, saga_id: uuid.UUID) -> Saga | None:
+    """Run the saga's next steps until it is terminal or must wait (for a person, a payout, or a
+    retry). Safe to call any number of times, from any number of workers at once."""
+    saga = None
+    for _ in range(MAX_STEPS_PER_RUN):
+        saga = Saga.objects.filter(pk=saga_id).first()
+        if saga is None:
+            log.warning("saga_advance: no saga %s", saga_id)
+            return None
+        step = _STEPS.get((saga.kind, saga.state)) or _STEPS.get((None, saga.state))
+        if step is None or not step(saga):
+            break
+    return Saga.objects.get(pk=saga_id)
+
+
+def retry_delay(saga: Saga | None) -> float | None:
+    """Seconds until a saga backing off from a transient error should run again, else None."""
+    if saga is None or saga.is_terminal or saga.state == State.IN_REVIEW or not saga.attempts:
+        return None
+    if saga.next_attempt_at is None:
+        return None
+    return max((saga.next_attempt_at - timezone.now()).total_seconds(), 0.0)
+
+
+def _transient(saga: Saga, step: str, exc: GatewayUnavailable, *, give_up: Callable[[Saga], None] | None) -> bool:
+    """Count a transient failure; back off, or after the last try run `give_up` (compensate or fail).
+    `give_up=None` retries for ever (capped backoff): used where giving up could lose money."""
+    with _locked(saga) as s:
+        if s is None:
+            return True
+        s.attempts += 1
+        detail = {"error": exc.detail, "attempt": s.attempts}
+        if give_up is not None and s.attempts >= max_attempts():
+            _set_error(s, SagaErrorCode.GATEWAY_UNAVAILABLE, exc.detail)
+            give_up(s)
+            _moved(s, step=step, result="gave_up", detail=detail)
+            return True
+        delay = backoff(s.attempts)
+        _record(
+            s, step=step, result="retry", detail={**detail, "delay": round(delay, 3)}, wait=timedelta(seconds=delay)
+        )
+    return False
+
+
+def _fail(saga: Saga, code: str, detail: str) -> None:
+    _set_error(saga, code, detail)
+    saga.fail()
+
+
+def _compensate(saga: Saga, code: str, detail: str) -> None:
+    _set_error(saga, code, detail)
+    saga.compensate()
+
+
+def _step_screen(saga: Saga) -> bool:
+    decision = screening.screen(
+        operation=OPERATION[saga.kind],
+        wallet_id=saga.wallet_id,
+        amount=saga.amount,
+        currency=saga.currency,
+        counterparty_wallet_id=saga.counterparty_wallet_id,
+        saga_id=saga.id,
+    )
+    with _locked(saga) as s:
+        if s is None:
+            return True
+        if decision.outcome == screening.APPROVE:
+            s.approve()
+        elif decision.outcome == screening.REVIEW:
+            s.hold_for_review()
+        else:
+            _fail(s, decision.code or "declined", "; ".join(decision.reasons))
+        _moved(s, step="screen", result=decision.outcome, detail=_decision_detail(decision))
+    if decision.outcome == screening.REVIEW:
+        _open_review_case(saga, decision)
+        return False
+    return True
+
+
+def _step_funding_confirm(saga: Saga) -> bool:
+    try:
+        gateways.funding_gateway().confirm(
+            source=saga.source, source_reference=saga.source_reference, amount=saga.amount, currency=saga.currency
+        )
+    except GatewayUnavailable as exc:
+        return _transient(saga, "confirm", exc, give_up=lambda s: s.fail())
+    except GatewayRejected as exc:
+        with _locked(saga) as s:
+            if s is not None:
+                code = exc.code if exc.code != GatewayRejected.code else SagaErrorCode.FUNDING_DECLINED
+                _fail(s, code, exc.detail)
+                _moved(s, step="confirm", result="declined", detail={"code": s.error_code})
+        return True
+    with _locked(saga) as s:
+        if s is not None:
+            s.confirm_funding()
+            _moved(s, step="confirm", result="ok")
+    return True
+
+
+def _step_funding_credit(saga: Saga) -> bool:
+    with _locked(saga) as s:
+        if s is None:
+            return True
+        try:
+            journal_id = ledger.wallet_credit(
+                wallet_id=s.wallet_id,
+                amount=s.amount,
+                currency=s.currency,
+                reference=f"saga:{s.id}:credit",
+                saga_id=s.id,
+                memo=f"{s.source} {s.source_reference}"[:500],
+            )
+        except LedgerError as exc:
+            _fail(s, exc.code, exc.detail)
+            _moved(s, step="credit", result="refused", detail={"code": exc.code})
+            return True
+        s.journal_id = journal_id
+        s.succeed()
+        _moved(s, step="credit", result="ok", detail={"journal_id": str(journal_id)})
+    return True
+
+
+def _step_hold(saga: Saga) -> bool:
+    with _locked(saga) as s:
+        if s is None:
+            return True
+        try:
+            if s.kind == Saga.Kind.TRANSFER:
+                _transfer_hold(s)
+            else:
+                s.hold_id = ledger.funds_hold(
+                    wallet_id=s.wallet_id,
+                    amount=s.amount,
+                    currency=s.currency,
+                    reference=f"saga:{s.id}:hold",
+                    saga_id=s.id,
+                ).id
+        except LedgerError as exc:
+            _fail(s, exc.code, exc.detail)
+            _moved(s, step="hold", result="refused", detail={"code": exc.code})
+            return True
+        s.hold_funds()
+        _moved(s, step="hold", result="ok", detail={"hold_id": str(s.hold_id)})
+    return True
+
+
+def _payout_settled(saga: Saga, status: str, step: str) -> bool:
+    """Act on a payout status read from the settlement gateway (outside any transaction)."""
+    with _locked(saga) as s:
+        if s is None:
+            return True
+        if status == "FAILED":
+            _compensate(s, SagaErrorCode.PAYOUT_FAILED, "the settlement gateway reports the payout failed")
+            _moved(s, step=step, result="payout_failed")
+            return True
+        if s.state == State.FUNDS_HELD:
+            s.request_payout()
+            s.payout_reference = str(s.id)
+            _moved(s, step=step, result="requested", detail={"status": status}, wait=payout_poll())
+            return status == "PAID"
+        if status == "PAID":
+            s.journal_id = ledger.hold_capture(hold_id=s.hold_id, saga_id=s.id)
+            s.succeed()
+            _moved(s, step=step, result="paid", detail={"journal_id": str(s.journal_id)})
+            return True
+        _record(s, step=step, result="pending", wait=payout_poll())
+    return False
+
+
+def _step_payout_request(saga: Saga) -> bool:
+    try:
+        status = gateways.settlement_gateway().payout_request(
+            reference=str(saga.id),
+            amount=saga.amount,
+            currency=saga.currency,
+            destination=saga.source_reference,
+            saga_id=saga.id,
+        )
+    except GatewayUnavailable as exc:
+        return _transient(saga, "payout_request", exc, give_up=lambda s: s.compensate())
+    except GatewayRejected as exc:
+        with _locked(saga) as s:
+            if s is not None:
+                _compensate(
+                    s, exc.code if exc.code != GatewayRejected.code else SagaErrorCode.PAYOUT_FAILED, exc.detail
+                )
+                _moved(s, step="payout_request", result="rejected", detail={"code": s.error_code})
+        return True
+    return _payout_settled(saga, status, "payout_request")
+
+
+def _step_payout_status(saga: Saga) -> bool:
+    try:
+        status = gateways.settlement_gateway().payout_status(reference=saga.payout_reference or str(saga.id))
+    except GatewayUnavailable as exc:
+        # the payout's fate is unknown: money may have left, so never compensate on a timeout here
+        return _transient(saga, "payout_status", exc, give_up=None)
+    except GatewayRejected as exc:
+        return _transient(saga, "payout_status", GatewayUnavailable(exc.detail), give_up=None)
+    return _payout_settled(saga, status, "payout_status")
+
+
+def _conversion(saga: Saga) -> Conversion:
+    quote = Quote(saga.currency, saga.target_currency, saga.fx_rate, saga.fx_source, saga.fx_quote_id)
+    return convert(saga.amount, quote)
+
+
+def _step_transfer_quote(saga: Saga) -> bool:
+    try:
+        quote = gateways.fx_gateway().quote(base=saga.currency, quote=saga.target_currency)
+        quote = Quote(quote.base, quote.quote, quote.rate.quantize(FX_RATE_PLACES), quote.source, quote.quote_id)
+        conversion = convert(saga.amount, quote)
+    except GatewayUnavailable as exc:
+        return _transient(saga, "fx_quote", exc, give_up=lambda s: s.compensate())
+    except (GatewayRejected, LedgerError) as exc:
+        with _locked(saga) as s:
+            if s is not None:
+                code = exc.code if exc.code != GatewayRejected.code else SagaErrorCode.FX_RATE_UNAVAILABLE
+                _compensate(s, code, exc.detail)
+                _moved(s, step="fx_quote", result="refused", detail={"code": s.error_code})
+        return True
+    with _locked(saga) as s:
+        if s is not None:
+            s.fx_rate, s.fx_source, s.fx_quote_id = quote.rate, quote.source[:64], quote.quote_id[:128]
+            s.target_amount = conversion.to_amount
+            s.quote()
+            _moved(s, step="fx_quote", result="ok", detail=conversion.as_event_data())
+    return True
+
+
+def _step_transfer_complete(saga: Saga) -> bool:
+    with _locked(saga) as s:
+        if s is None:
+            return True
+        try:
+            conversion = _conversion(s) if s.state == State.QUOTED else None
+            s.journal_id = ledger.transfer_complete(
+                transfer_id=s.id, to_wallet_id=s.counterparty_wallet_id, conversion=conversion, memo=s.memo
+            )
+        except LedgerError as exc:
+            _compensate(s, exc.code, exc.detail)
+            _moved(s, step="transfer", result="refused", detail={"code": exc.code})
+            return True
+        s.succeed()
+        _moved(s, step="transfer", result="completed", detail={"journal_id": str(s.journal_id)})
+    return True
+
+
+def _step_transfer_held(saga: Saga) -> bool:
+    return _step_transfer_quote(saga) if saga.target_currency else _step_transfer_complete(saga)
+
+
+def _step_compensate(saga: Saga) -> bool:
+    with _locked(saga) as s:
+        if s is None:
+            return True
+        if s.hold_id is not None:
+            ledger.hold_release(hold_id=s.hold_id, reason=s.error_code or "compensation", saga_id=s.id)
+        s.fail()
+        _moved(s, step="compensate", result="released" if s.hold_id else "nothing_to_release")
+    return True
+
+
+_STEPS: dict[tuple[str | None, str], Callable[[Saga], bool]] = {
+    (None, State.STARTED): _step_screen,
+    (None, State.COMPENSATING): _step_compensate,
+    (Saga.Kind.FUNDING, State.APPROVED): _step_funding_confirm,
+    (Saga.Kind.FUNDING, State.CONFIRMED): _step_funding_credit,
+    (Saga.Kind.WITHDRAW, State.APPROVED): _step_hold,
+    (Saga.Kind.WITHDRAW, State.FUNDS_HELD): _step_payout_request,
+    (Saga.Kind.WITHDRAW, State.PAYOUT_REQUESTED): _step_payout_status,
+    (Saga.Kind.TRANSFER, State.APPROVED): _step_hold,
+    (Saga.Kind.TRANSFER, State.FUNDS_HELD): _step_transfer_held,
+    (Saga.Kind.TRANSFER, State.QUOTED): _step_transfer_complete,
+}
+
+
+# --- people ---------------------------------------------------------------------------------------
+
+
+def saga_review_decide(*, saga_id: uuid.UUID, approve: bool, actor: str, reason: str) -> Saga:
+    """A compliance officer's decision on a saga waiting IN_REVIEW: approve lets it go on (the
+    worker resumes it), reject fails it, releasing anything it holds. Deciding the same way twice
+    answers the saga as it is."""
+    reason = (reason or "").strip()
+    if not approve and not reason:
+        raise SagaError("a reason is required to reject", code=SagaErrorCode.REASON_REQUIRED)
+    with transaction.atomic():
+        saga = Saga.objects.select_for_update().filter(pk=_uuid_or_none(saga_id)).first()
+        if saga is None:
+            raise SagaError(f"saga {saga_id} does not exist", code=SagaErrorCode.OPERATION_NOT_FOUND)
+        if saga.state != State.IN_REVIEW:
+            decided = SagaStep.objects.filter(saga=saga, step="review").values_list("result", flat=True).last()
+            if decided == ("approved" if approve else "rejected"):
+                return saga
+            raise SagaError(f"saga {saga_id} is {saga.state}, not in review", code=SagaErrorCode.SAGA_NOT_IN_REVIEW)
+        detail = {"actor": actor, "reason": reason}
+        if approve:
+            saga.review_approve()
+            _moved(saga, step="review", result="approved", detail=detail)
+            _enqueue(saga.id)
+        else:
+            _fail(saga, SagaErrorCode.REVIEW_REJECTED, reason)
+            _moved(saga, step="review", result="rejected", detail=detail)
+    return saga
+
+
+def _uuid_or_none(value) -> uuid.UUID | None:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def payout_mark(*, payout_id: uuid.UUID, paid: bool, actor: str, reason: str = "") -> Payout:
+    """Finance staff settle a payout of the built-in queue; the waiting withdraw saga then captures
+    (paid) or releases (failed) its hold. Marking a payout the way it already is does nothing."""
+    reason = (reason or "").strip()
+    if not paid and not reason:
+        raise SagaError("a reason is required to fail a payout", code=SagaErrorCode.REASON_REQUIRED)
+    with transaction.atomic():
+        payout = Payout.objects.select_for_update().filter(pk=_uuid_or_none(payout_id)).first()
+        if payout is None:
+            raise SagaError(f"payout {payout_id} does not exist", code=SagaErrorCode.PAYOUT_NOT_FOUND)
+        wanted = Payout.Status.PAID if paid else Payout.Status.FAILED
+        if payout.status == wanted:
+            return payout
+        if payout.status != Payout.Status.PENDING:
+            raise SagaError(f"payout {payout_id} is already {payout.status}", code=SagaErrorCode.PAYOUT_ALREADY_SETTLED)
+        payout.mark_paid() if paid else payout.mark_failed()
+        payout.decided_by, payout.reason = actor, reason
+        payout.save()
+        if payout.saga_id:
+            _enqueue(payout.saga_id)
+    return payout
+
+
+def sagas_resume_due(*, now: datetime | None = None, limit: int = 500) -> int:
+    """The sweeper: re-enqueue every running saga whose next attempt is due (its lease ran out or its
+    backoff elapsed), renewing the lease so the next sweep does not send it again at once."""
+    now = now or timezone.now()
+    due = list(
+        Saga.objects.filter(next_attempt_at__lte=now)
+        .exclude(state__in=[*Saga.TERMINAL, *Saga.WAITING])
+        .order_by("next_attempt_at")
+        .values_list("id", flat=True)[:limit]
+    )
+    if due:
+        Saga.objects.filter(pk__in=due).update(next_attempt_at=max(now, timezone.now()) + lease())
+        for saga_id in due:
+            _enqueue(saga_id)
+    return len(due)

@@ -1,0 +1,180 @@
+"""FundingSaga: screen → confirm with the payment gateway → credit from the house funding account."""
+
+import pytest
+
+from sagas import services
+from sagas.errors import SagaError
+from sagas.models import Saga, SagaStep
+from sagas.selectors import operation_as_dict
+from sagas.tests.conftest import advance
+from wallets import services as ledger
+from wallets.errors import LedgerError
+from wallets.integrity import reconcile
+from wallets.models import Event, JournalEntry, Posting
+from wallets.tests.factories import WalletFactory, balance_of
+
+pytestmark = pytest.mark.django_db
+
+
+def start(wallet, *, amount=500_00, reference="op-1", source_reference="ch_1Nx32", **kw):
+    return services.funding_start(
+        wallet_id=wallet.id,
+        amount=amount,
+        currency=kw.pop("currency", "USD"),
+        source="CARD",
+        source_reference=source_reference,
+        reference=reference,
+        requested_by="user:1",
+    )
+
+
+def steps(saga) -> list[tuple[str, str]]:
+    return list(SagaStep.objects.filter(saga=saga).values_list("step", "result"))
+
+
+def test_funding_credits_the_wallet_from_the_funding_account(wallet):
+    saga = start(wallet)
+    assert saga.state == Saga.State.STARTED and saga.next_attempt_at is not None
+    assert operation_as_dict(saga)["status"] == "PENDING"
+    saga = advance(saga)
+    assert saga.state == Saga.State.SUCCEEDED and saga.next_attempt_at is None
+    assert balance_of(wallet) == (1500_00, 0)
+    legs = sorted(Posting.objects.filter(journal_id=saga.journal_id).values_list("account", "amount"))
+    assert legs == [("funding:USD", -500_00), (f"wallet:{wallet.id}", 500_00)]
+    credited = Event.objects.filter(wallet=wallet, type="WalletCredited").last().data
+    assert credited["saga_id"] == str(saga.id)
+    assert steps(saga) == [("start", "accepted"), ("screen", "approve"), ("confirm", "ok"), ("credit", "ok")]
+    op = operation_as_dict(saga)
+    assert op["status"] == "SUCCEEDED" and op["error"] is None and op["amount"] == 500_00
+    assert reconcile() == []
+
+
+def test_start_enqueues_the_saga_on_commit(wallet, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        start(wallet)
+    assert len(callbacks) == 1
+
+
+def test_same_reference_returns_the_same_saga_with_one_effect(wallet):
+    first = start(wallet)
+    again = start(wallet)
+    assert again.id == first.id
+    advance(first)
+    advance(first)
+    assert start(wallet).state == Saga.State.SUCCEEDED
+    assert balance_of(wallet) == (1500_00, 0)
+    assert Saga.objects.count() == 1
+
+
+def test_same_reference_with_other_parameters_is_refused(wallet):
+    start(wallet)
+    with pytest.raises(SagaError) as info:
+        start(wallet, amount=1)
+    assert (info.value.code, info.value.status) == ("idempotency_key_reused", 422)
+    with pytest.raises(SagaError):
+        services.withdraw_start(
+            wallet_id=wallet.id, amount=500_00, currency="USD", destination="x", reference="op-1", requested_by="u"
+        )
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"amount": 0}, "invalid_amount"),
+        ({"amount": 10**16}, "amount_too_large"),
+        ({"currency": "XXX"}, "unsupported_currency"),
+        ({"reference": ""}, "invalid_reference"),
+    ],
+)
+def test_bad_input_is_refused_and_nothing_is_written(wallet, change, code):
+    with pytest.raises((SagaError, LedgerError)) as info:
+        start(wallet, **change)
+    assert info.value.code == code
+    assert not Saga.objects.exists()
+
+
+@pytest.mark.parametrize("wallet_id", ["not-a-uuid", "3946fb93-9f9a-4c79-b264-6592b8ab4c67"])
+def test_unknown_wallet_is_not_found(db, wallet_id):
+    with pytest.raises(LedgerError) as info:
+        services.funding_start(
+            wallet_id=wallet_id,
+            amount=1,
+            currency="USD",
+            source="CARD",
+            source_reference="ch",
+            reference="r",
+            requested_by="u",
+        )
+    assert (info.value.code, info.value.status) == ("wallet_not_found", 404)
+
+
+def test_a_declined_funding_fails_with_the_decision_code(db):
+    closed = WalletFactory()
+    ledger.wallet_close(wallet_id=closed.id, actor="officer", reason="customer left")
+    saga = advance(start(closed))
+    assert (saga.state, saga.error_code) == (Saga.State.FAILED, "wallet_closed")
+    assert operation_as_dict(saga)["error"] == {"code": "wallet_closed", "detail": "the wallet is closed"}
+    assert not JournalEntry.objects.filter(reference__startswith=f"saga:{saga.id}").exists()
+
+
+def test_the_payment_gateway_declining_fails_the_funding(wallet):
+    saga = advance(start(wallet, source_reference="  "))
+    assert (saga.state, saga.error_code) == (Saga.State.FAILED, "funding_declined")
+    assert balance_of(wallet) == (1000_00, 0)
+
+
+def test_review_then_approve_completes_the_funding(wallet, review_screening):
+    saga = advance(start(wallet))
+    assert saga.state == Saga.State.IN_REVIEW and saga.next_attempt_at is None
+    assert operation_as_dict(saga)["status"] == "IN_REVIEW"
+    reasons = ("a large amount for this wallet",)
+    assert review_screening == [{"saga_id": saga.id, "wallet_id": wallet.id, "code": "risk_review", "reasons": reasons}]
+    assert advance(saga).state == Saga.State.IN_REVIEW  # nothing moves without an officer
+    saga = services.saga_review_decide(saga_id=saga.id, approve=True, actor="officer:7", reason="known customer")
+    assert saga.state == Saga.State.APPROVED
+    again = services.saga_review_decide(saga_id=saga.id, approve=True, actor="officer:7", reason="twice")
+    assert again.state == Saga.State.APPROVED
+    assert advance(saga).state == Saga.State.SUCCEEDED
+    assert balance_of(wallet) == (1500_00, 0)
+    review = SagaStep.objects.get(saga=saga, step="review")
+    assert review.detail == {"actor": "officer:7", "reason": "known customer"}
+
+
+def test_review_then_reject_fails_the_funding_without_effect(wallet, review_screening):
+    saga = advance(start(wallet))
+    with pytest.raises(SagaError) as info:
+        services.saga_review_decide(saga_id=saga.id, approve=False, actor="officer:7", reason=" ")
+    assert info.value.code == "reason_required"
+    saga = services.saga_review_decide(saga_id=saga.id, approve=False, actor="officer:7", reason="stolen card")
+    assert (saga.state, saga.error_code, saga.error_detail) == (Saga.State.FAILED, "review_rejected", "stolen card")
+    assert balance_of(wallet) == (1000_00, 0)
+    with pytest.raises(SagaError) as info:
+        services.saga_review_decide(saga_id=saga.id, approve=True, actor="officer:7", reason="changed my mind")
+    assert (info.value.code, info.value.status) == ("saga_not_in_review", 409)
+
+
+def test_deciding_an_unknown_saga_is_not_found(db):
+    with pytest.raises(SagaError) as info:
+        services.saga_review_decide(saga_id="nope", approve=True, actor="o", reason="r")
+    assert info.value.status == 404
+
+
+def test_the_credit_step_run_twice_has_one_effect(wallet):
+    saga = start(wallet)
+    services._step_screen(saga)
+    services._step_funding_confirm(Saga.objects.get(pk=saga.id))
+    confirmed = Saga.objects.get(pk=saga.id)
+    assert confirmed.state == Saga.State.CONFIRMED
+    services._step_funding_credit(confirmed)
+    services._step_funding_credit(confirmed)  # a second runner holding the same stale snapshot
+    assert balance_of(wallet) == (1500_00, 0)
+    assert JournalEntry.objects.filter(reference=f"saga:{saga.id}:credit").count() == 1
+    assert SagaStep.objects.filter(saga=saga, step="credit").count() == 1
+
+
+def test_the_screen_step_run_twice_has_one_effect(wallet):
+    saga = start(wallet)
+    services._step_screen(saga)
+    services._step_screen(saga)
+    assert SagaStep.objects.filter(saga=saga, step="screen").count() == 1
+    assert Saga.objects.get(pk=saga.id).state == Saga.State.APPROVED

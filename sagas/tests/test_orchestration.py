@@ -1,0 +1,166 @@
+"""The sweeper, the tasks, `manage.py resume_sagas`, the Operation view and the admin."""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
+
+from sagas import services, tasks
+from sagas.errors import SagaError
+from sagas.models import FxRate, Payout, Saga
+from sagas.selectors import operation_as_dict, operation_get
+from sagas.tests.conftest import UNREACHABLE, advance
+from wallets.tests.factories import balance_of
+
+pytestmark = pytest.mark.django_db
+
+
+def fund(wallet, reference="op-1"):
+    return services.funding_start(
+        wallet_id=wallet.id,
+        amount=100,
+        currency="USD",
+        source="CARD",
+        source_reference="ch",
+        reference=reference,
+        requested_by="u",
+    )
+
+
+def test_the_sweeper_resends_running_sagas_whose_lease_ran_out(wallet, django_capture_on_commit_callbacks):
+    stuck = fund(wallet, "a")
+    done = advance(fund(wallet, "b"))
+    later = timezone.now() + timedelta(hours=1)
+    assert services.sagas_resume_due() == 0
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert services.sagas_resume_due(now=later) == 1
+    assert len(callbacks) == 1
+    assert Saga.objects.get(pk=stuck.id).next_attempt_at > later  # the lease is renewed
+    assert done.next_attempt_at is None
+
+
+def test_the_sweeper_leaves_sagas_in_review_alone(wallet, review_screening):
+    advance(fund(wallet))
+    assert services.sagas_resume_due(now=timezone.now() + timedelta(days=1)) == 0
+
+
+def test_resume_sagas_command(wallet):
+    fund(wallet)
+    out = StringIO()
+    call_command("resume_sagas", stdout=out)
+    assert "0 saga(s)" in out.getvalue()
+    call_command("resume_sagas", "--all", stdout=out)
+    assert "1 saga(s)" in out.getvalue()
+
+
+def test_the_advance_task_runs_the_saga(wallet):
+    saga = fund(wallet)
+    tasks.saga_advance.apply(args=[str(saga.id)])
+    assert Saga.objects.get(pk=saga.id).state == Saga.State.SUCCEEDED
+    tasks.saga_advance.apply(args=["00000000-0000-0000-0000-000000000000"])  # a deleted saga is skipped
+    assert tasks.sagas_resume_due.apply().get() == 0
+
+
+def test_the_advance_task_leaves_a_backing_off_saga_to_its_retry(wallet, settings, other_wallet):
+    settings.SETTLEMENT_SERVICE_ENDPOINT = UNREACHABLE
+    saga = services.withdraw_start(
+        wallet_id=wallet.id, amount=100, currency="USD", destination="d", reference="w", requested_by="u"
+    )
+    tasks.saga_advance.apply(args=[str(saga.id)])
+    saga = Saga.objects.get(pk=saga.id)
+    assert (saga.state, saga.attempts) == (Saga.State.FUNDS_HELD, 1)
+    assert 0 < services.retry_delay(saga) <= settings.SAGA_RETRY_BASE_SECONDS
+    assert services.retry_delay(None) is None
+
+
+def test_backoff_grows_exponentially_with_jitter_up_to_the_cap(settings):
+    settings.SAGA_RETRY_BASE_SECONDS = 2
+    settings.SAGA_RETRY_MAX_SECONDS = 20
+    for attempt, ceiling in [(1, 2), (2, 4), (3, 8), (4, 16), (5, 20), (9, 20)]:
+        delays = [services.backoff(attempt) for _ in range(50)]
+        assert all(ceiling / 2 <= d <= ceiling for d in delays)
+
+
+def test_an_operation_is_visible_to_its_wallet_owner_only(wallet, other_wallet):
+    saga = fund(wallet)
+    assert operation_get(operation_id=saga.id, owner_id=wallet.owner_id) == saga
+    assert operation_get(operation_id=str(saga.id)) == saga
+    for kwargs in [{"owner_id": other_wallet.owner_id}, {"owner_id": None}]:
+        with pytest.raises(SagaError) as info:
+            operation_get(operation_id=saga.id if kwargs["owner_id"] else "nope", **kwargs)
+        assert (info.value.code, info.value.status) == ("operation_not_found", 404)
+
+
+def test_the_operation_view_has_the_public_fields(wallet, other_wallet):
+    saga = services.transfer_start(
+        from_wallet_id=wallet.id,
+        to_wallet_id=other_wallet.id,
+        amount=5,
+        currency="USD",
+        memo="m",
+        reference="t",
+        requested_by="u",
+    )
+    op = operation_as_dict(saga)
+    assert set(op) == {
+        "id",
+        "kind",
+        "status",
+        "amount",
+        "currency",
+        "wallet_id",
+        "counterparty_wallet_id",
+        "created_at",
+        "updated_at",
+        "error",
+    }
+    assert (op["kind"], op["status"], op["counterparty_wallet_id"]) == ("TRANSFER", "SUCCEEDED", str(other_wallet.id))
+
+
+def test_the_admin_shows_sagas_read_only_with_their_steps(admin_client, wallet):
+    saga = advance(fund(wallet))
+    page = admin_client.get(reverse("admin:sagas_saga_change", args=[saga.id]))
+    assert page.status_code == 200
+    assert b"credit" in page.content and b"screen" in page.content
+    assert admin_client.get(reverse("admin:sagas_saga_changelist")).status_code == 200
+    assert admin_client.get(reverse("admin:sagas_saga_add")).status_code == 403
+
+
+def test_fx_rates_are_edited_in_the_admin(admin_client):
+    response = admin_client.post(
+        reverse("admin:sagas_fxrate_add"), {"base": "USD", "quote": "EUR", "rate": "0.91", "source": "treasury"}
+    )
+    assert response.status_code == 302
+    assert str(FxRate.objects.get()) == "1 USD = 0.910000000000 EUR"
+
+
+def test_finance_marks_payouts_in_the_admin(admin_client, wallet):
+    saga = advance(
+        services.withdraw_start(
+            wallet_id=wallet.id, amount=100, currency="USD", destination="d", reference="w", requested_by="u"
+        )
+    )
+    payout = Payout.objects.get()
+    url = reverse("admin:sagas_payout_changelist")
+    assert admin_client.get(url).status_code == 200
+    admin_client.post(url, {"action": "mark_paid", "_selected_action": [str(payout.id)]})
+    assert Payout.objects.get().status == "PAID"
+    admin_client.post(url, {"action": "mark_failed", "_selected_action": [str(payout.id)]})  # refused: already paid
+    assert Payout.objects.get().status == "PAID"
+    assert advance(saga).state == Saga.State.SUCCEEDED
+    assert balance_of(wallet) == (1000_00 - 100, 0)
+
+
+def test_a_payout_marked_failed_in_the_admin_compensates(admin_client, wallet):
+    saga = advance(
+        services.withdraw_start(
+            wallet_id=wallet.id, amount=100, currency="USD", destination="d", reference="w", requested_by="u"
+        )
+    )
+    url = reverse("admin:sagas_payout_changelist")
+    admin_client.post(url, {"action": "mark_failed", "_selected_action": [str(Payout.objects.get().id)]})
+    assert advance(saga).state == Saga.State.FAILED
+    assert balance_of(wallet) == (1000_00, 0)

@@ -104,6 +104,34 @@ def _table(results: dict) -> str:
                 ">= 0.6",
             )
         )
+    if "http" in results:
+        f = results["http"]
+        rows.append(
+            (
+                f"4. HTTP POST /v1/transfer, {f['clients']} clients",
+                _fmt(f["per_second"]),
+                _fmt(f["p50_ms"]),
+                _fmt(f["p99_ms"]),
+                _fmt(ratio(f["per_second"], tpcb)) + " of TPC-B",
+                ">= 0.15, p99 <= 50",
+            )
+        )
+        g = f["get_wallet"]
+        rows.append(
+            ("4. HTTP GET /v1/wallets/{id}", _fmt(g["per_second"]), _fmt(g["p50_ms"]), _fmt(g["p99_ms"]), "", "")
+        )
+    if "funding_saga" in results:
+        f = results["funding_saga"]
+        rows.append(
+            (
+                f"6. funding saga POST->SUCCEEDED, {f['clients']} clients",
+                _fmt(f["per_second"]),
+                _fmt(f["p50_ms"]),
+                _fmt(f["p99_ms"]),
+                "",
+                "",
+            )
+        )
     for step in results.get("replay", {}).get("steps", []):
         rows.append(
             (
@@ -129,6 +157,9 @@ def _table(results: dict) -> str:
                 f"of which engine write p50 {_fmt(f['lock_to_write_done_p50_ms'])} ms; "
                 f"errors {f['errors']}"
             )
+    for key in ("http", "funding_saga"):
+        if key in results:
+            extra.append(f"{key}: errors {results[key]['errors']} {results[key]['error_samples'][:2]}")
     if "round_trips" in results:
         rt = results["round_trips"]
         extra.append(f"one transfer: {rt['round_trips']} SQL round trips on the wire, {rt['statements']} statements")
@@ -143,7 +174,7 @@ def _table(results: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes (also BENCH_SMOKE=1)")
-    parser.add_argument("--parts", default="1,2,3,5", help="comma-separated parts to run (default 1,2,3,5)")
+    parser.add_argument("--parts", default="1,2,3,4,5,6", help="comma-separated parts to run (default all)")
     parser.add_argument("--json", help="where to write the figures (default bench/results/<time>.json)")
     args = parser.parse_args(argv)
     smoke = args.smoke or config.smoke_requested()
@@ -160,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     _reset_ledger_database(target)
     _setup_django(target)
+    from django.db import connections
+
     from . import pgbench_ref, replay, roundtrips, transfers
     from .stats import ratio
 
@@ -194,6 +227,30 @@ def main(argv: list[str] | None = None) -> int:
             seconds=sizes.ledger_seconds,
         )
         results["hot_pod"]["ratio_to_pgbench_hot_row"] = ratio(results["hot_pod"]["per_second"], hot_row)
+    if "4" in parts or "6" in parts:
+        from crowdpay.keys import ensure_dev_keys
+
+        from . import http
+
+        ensure_dev_keys()
+        owned = transfers.open_owned_wallets(sizes.http_wallets)
+        env = http.server_env(target.ledger_url, config.redis_url())
+        logs = config.RESULTS / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        connections.close_all()
+        with http.server(env, logs / "gunicorn.log") as base:
+            if "4" in parts:
+                say(f"4. HTTP transfers: {sizes.http_clients} clients through gunicorn")
+                results["http"] = http.http_transfers(
+                    base=base, wallets=owned, clients=sizes.http_clients, seconds=sizes.http_seconds
+                )
+                results["http"]["ratio_to_pgbench_tpcb"] = ratio(results["http"]["per_second"], tpcb)
+            if "6" in parts:
+                say(f"6. funding sagas: {sizes.saga_clients} clients, one Celery worker")
+                with http.worker(env, logs / "worker.log"):
+                    results["funding_saga"] = http.funding_sagas(
+                        base=base, wallets=owned, clients=sizes.saga_clients, seconds=sizes.http_seconds
+                    )
     if "5" in parts:
         wallets = transfers.open_wallets(sizes.replay_wallets, fund=False)
         steps = []
@@ -215,8 +272,6 @@ def main(argv: list[str] | None = None) -> int:
         results["replay"] = {"steps": steps}
 
     say("reconcile")
-    from django.db import connections
-
     connections.close_all()
     results["reconcile"] = _reconcile(target)
     results["finished_at"] = datetime.now(UTC).isoformat()

@@ -22,6 +22,10 @@ class Sizes:
     hot_members_per_process: int
     replay_events: tuple[int, ...]  # replay is measured after each of these totals is reached
     replay_wallets: int
+    http_wallets: int
+    http_clients: int
+    http_seconds: float
+    saga_clients: int
 
 
 FULL = Sizes(
@@ -34,6 +38,10 @@ FULL = Sizes(
     hot_members_per_process=8,
     replay_events=(250_000, 1_000_000),
     replay_wallets=2000,
+    http_wallets=200,
+    http_clients=8,
+    http_seconds=15,
+    saga_clients=4,
 )
 
 SMOKE = Sizes(
@@ -46,6 +54,10 @@ SMOKE = Sizes(
     hot_members_per_process=2,
     replay_events=(1_000, 3_000),
     replay_wallets=20,
+    http_wallets=4,
+    http_clients=2,
+    http_seconds=1,
+    saga_clients=1,
 )
 
 
@@ -82,6 +94,11 @@ class Target:
         if parts.password:
             env["PGPASSWORD"] = parts.password
         return env
+
+
+def redis_url() -> str:
+    """The broker for part 6's worker (its queue is this bench's alone while it runs)."""
+    return os.environ.get("BENCH_REDIS_URL") or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 
 
 def target() -> Target:

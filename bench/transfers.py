@@ -21,6 +21,11 @@ SEED_AMOUNT = 10_000_000_00  # plenty: the bench measures movement, not refusals
 
 
 def open_wallets(count: int, *, kind: str = "USER", fund: bool = True) -> list[uuid.UUID]:
+    return [wallet for wallet, _ in open_owned_wallets(count, kind=kind, fund=fund)]
+
+
+def open_owned_wallets(count: int, *, kind: str = "USER", fund: bool = True) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """Open `count` wallets, each of its own owner, funded unless told not: [(wallet id, owner id)]."""
     from wallets import services
 
     ids = []
@@ -30,7 +35,7 @@ def open_wallets(count: int, *, kind: str = "USER", fund: bool = True) -> list[u
             services.wallet_credit(
                 wallet_id=wallet.id, amount=SEED_AMOUNT, currency=CURRENCY, reference=f"bench-seed:{wallet.id}"
             )
-        ids.append(wallet.id)
+        ids.append((wallet.id, wallet.owner_id))
     return ids
 
 

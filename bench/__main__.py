@@ -163,6 +163,13 @@ def _table(results: dict) -> str:
     if "round_trips" in results:
         rt = results["round_trips"]
         extra.append(f"one transfer: {rt['round_trips']} SQL round trips on the wire, {rt['statements']} statements")
+    if "lock_window_one_process" in results:
+        lw = results["lock_window_one_process"]
+        extra.append(
+            f"one process alone, transfer after transfer: latency p50 {_fmt(lw['latency_p50_ms'])} ms, rows locked "
+            f"p50 {_fmt(lw['lock_held_p50_ms'])} ms (p99 {_fmt(lw['lock_held_p99_ms'])}), "
+            f"of which engine write {_fmt(lw['lock_to_write_done_p50_ms'])} ms"
+        )
     for step in results.get("replay", {}).get("steps", []):
         extra.append(
             f"replay at {step['events']:,} events: peak RSS {step['replay']['peak_rss_mb']} MB "
@@ -217,8 +224,9 @@ def main(argv: list[str] | None = None) -> int:
             wallets=sizes.ledger_wallets, processes=sizes.ledger_processes, seconds=sizes.ledger_seconds
         )
         results["ledger"]["ratio_to_pgbench_tpcb"] = ratio(results["ledger"]["per_second"], tpcb)
-        wallets = transfers.open_wallets(2)
-        results["round_trips"] = roundtrips.transfer(*wallets)
+        wallets = transfers.open_wallets(10)
+        results["round_trips"] = roundtrips.transfer(*wallets[:2])
+        results["lock_window_one_process"] = roundtrips.lock_window(wallets, 20 if smoke else 300)
     if "3" in parts:
         say(f"3. hot CrowdPod: {sizes.hot_processes} processes into one pod")
         results["hot_pod"] = transfers.hot_pod(

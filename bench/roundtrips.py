@@ -17,14 +17,25 @@ def count(call) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from wallets import ledger
+
     connection.ensure_connection()
     pgconn = connection.connection.pgconn
+    batched: list[str] = []  # the engine sends its statements by batch, past Django's cursor
+    original = ledger._batch
+
+    def counting(statements):
+        batched.extend(sql for sql, _ in statements)
+        return original(statements)
+
     with tempfile.TemporaryFile("w+") as trace, CaptureQueriesContext(connection) as queries:
         pgconn.trace(trace.fileno())
         pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+        ledger._batch = counting
         try:
             call()
         finally:
+            ledger._batch = original
             pgconn.untrace()
         trace.seek(0)
         lines = trace.read().splitlines()
@@ -39,8 +50,8 @@ def count(call) -> dict:
     messages = [line.split("\t")[2].split(" ")[0] for line in lines if line.startswith("F") and "\t" in line]
     return {
         "round_trips": trips,
-        "statements": len(queries.captured_queries),
-        "sql": [q["sql"][:90] for q in queries.captured_queries],
+        "statements": len(queries.captured_queries) + len(batched),
+        "sql": [q["sql"][:90] for q in queries.captured_queries] + [sql[:90] for sql in batched],
         "frontend_messages": len(messages),
     }
 
@@ -58,3 +69,54 @@ def transfer(source: uuid.UUID, destination: uuid.UUID) -> dict:
             memo="round trips",
         )
     )
+
+
+def lock_window(wallets: list[uuid.UUID], count: int) -> dict:
+    """One process, one transfer at a time, among `wallets`: how long the rows stay locked when no
+    other bench process competes (lock granted -> write done -> commit done)."""
+    import random
+    import time
+
+    from wallets import ledger, services
+
+    from .stats import ms, percentile
+
+    rng = random.Random(7)
+    marks: dict[str, float] = {}
+    original = ledger.lock
+
+    def timed_lock(**kwargs):
+        locked = original(**kwargs)
+        marks["locked"] = time.perf_counter()
+        return locked
+
+    def written(journal_id) -> None:
+        marks["written"] = time.perf_counter()
+
+    held, engine, total = [], [], []
+    ledger.lock = timed_lock
+    try:
+        for _ in range(count):
+            source, destination = rng.sample(wallets, 2)
+            start = time.perf_counter()
+            services.transfer_execute(
+                transfer_id=uuid.uuid4(),
+                from_wallet_id=source,
+                to_wallet_id=destination,
+                amount=1,
+                currency="USD",
+                within=written,
+            )
+            end = time.perf_counter()
+            held.append(end - marks["locked"])
+            engine.append(marks["written"] - marks["locked"])
+            total.append(end - start)
+    finally:
+        ledger.lock = original
+    return {
+        "transfers": count,
+        "latency_p50_ms": ms(percentile(total, 50)),
+        "lock_held_p50_ms": ms(percentile(held, 50)),
+        "lock_held_p99_ms": ms(percentile(held, 99)),
+        "lock_to_write_done_p50_ms": ms(percentile(engine, 50)),
+    }

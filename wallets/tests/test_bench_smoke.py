@@ -39,7 +39,7 @@ def test_bench_smoke_runs_every_part_and_reconciles(tmp_path):
             env=env,
             capture_output=True,
             text=True,
-            timeout=240,
+            timeout=280,
         )
     finally:
         with psycopg.connect(urlunsplit(urlsplit(ledger_url)._replace(path="/postgres")), autocommit=True) as conn:
@@ -55,6 +55,9 @@ def test_bench_smoke_runs_every_part_and_reconciles(tmp_path):
     for part in ("ledger", "hot_pod"):
         assert figures[part]["count"] > 0 and figures[part]["errors"] == 0
         assert figures[part]["lock_held_p50_ms"] > 0
+    for part in ("http", "funding_saga"):  # through gunicorn; the saga through a real worker
+        assert figures[part]["count"] > 0 and figures[part]["errors"] == 0, figures[part]["error_samples"]
+    assert figures["http"]["get_wallet"]["count"] > 0 and figures["http"]["get_wallet"]["errors"] == 0
     assert figures["round_trips"]["round_trips"] > 0
     steps = figures["replay"]["steps"]
     assert all(s["events"] >= target for s, target in zip(steps, figures["sizes"]["replay_events"], strict=True))

@@ -10,8 +10,11 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crowdpay
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 WORKER_REDIS_URL ?= redis://127.0.0.1:6379/0
+# The bench drops and re-creates both of these databases on every run (their names must contain "bench").
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crowdpay_bench
+BENCH_PGBENCH_DATABASE ?= crowdpay_pgbench
 
-.PHONY: help install run worker test lint format services bench clean sdk
+.PHONY: help install run worker test lint format services bench bench-smoke clean sdk
 
 help:
 	@echo "make run      serve on http://$(HOST):$(PORT) (SQLite + in-process tasks unless DATABASE_URL/REDIS_URL are set)"
@@ -19,6 +22,7 @@ help:
 	@echo "make worker   a Celery worker with beat (needs Redis)"
 	@echo "make lint     ruff, formatting, and missing migrations"
 	@echo "make sdk      regenerate the SDK's low-level client (sdk/) from the OpenAPI schema"
+	@echo "make bench    benchmarks beside pgbench (bench/README.md); make bench-smoke for tiny sizes"
 
 $(STAMP): requirements/base.txt requirements/prod.txt requirements/dev.txt sdk/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -56,6 +60,17 @@ format: $(STAMP)
 # The SDK's generated client follows the API: regenerate it (offline) after any API change.
 sdk: $(STAMP)
 	$(PY) sdk/generate.py
+
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): $(STAMP) requirements/bench.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/bench.txt
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP) services
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_PGBENCH_DATABASE=$(BENCH_PGBENCH_DATABASE) $(PY) -m bench $(BENCH_ARGS)
+
+bench-smoke: $(STAMP) services
+	BENCH_SMOKE=1 BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_PGBENCH_DATABASE=$(BENCH_PGBENCH_DATABASE) $(PY) -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .coverage htmlcov

@@ -51,12 +51,14 @@ def key_ring() -> KeyRing:
 def canonical_json(payload: object) -> bytes:
     """Sorted keys, no spaces, UTF-8. Floats are refused: they would not survive a round trip through
     every database byte for byte, and money and rates are int or str anyway."""
-    if any(isinstance(v, float) for v in _leaves(payload)):
+    if _has_float(payload):
         raise TypeError("floats are not allowed in event data: use int minor units or decimal strings")
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+@lru_cache(maxsize=64)
 def format_time(moment: datetime) -> str:
+    # Cached: every event of one write shares its time.
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -80,12 +82,16 @@ def event_hash(
     return hmac.new(key, prev_hash.encode() + body, hashlib.sha256).hexdigest()
 
 
-def _leaves(value: object):
-    if isinstance(value, dict):
-        for v in value.values():
-            yield from _leaves(v)
-    elif isinstance(value, list | tuple):
-        for v in value:
-            yield from _leaves(v)
-    else:
-        yield value
+def _has_float(value: object) -> bool:
+    # On the hot path of every append: a plain loop over the (small, shallow) payload, no generators.
+    kind = type(value)
+    if kind is float:
+        return True
+    if kind is dict:
+        value = value.values()
+    elif kind is not list and kind is not tuple:
+        return isinstance(value, float)
+    for item in value:  # noqa: SIM110 - a loop, not a generator: this runs on every append
+        if _has_float(item):
+            return True
+    return False

@@ -3,25 +3,30 @@
 Every money service in `wallets.services` runs inside one `transaction.atomic()`:
 
 1. `lock()` takes the wallet rows, then their balance rows, each set in ascending id order (so two
-   movements can never wait on each other in a cycle), and reads them — one round trip on
-   PostgreSQL, where both statements go out in a single pipeline.
+   movements can never wait on each other in a cycle), and reads them. When given the movement's
+   `reference` it also looks up the journal entry that reference may already have written, so the
+   idempotency check costs no round trip of its own.
 2. The service checks what it must (wallet status, hold state) against what it read under the lock.
 3. `write()` derives every balance change from the events themselves (`projection.effects`), refuses
    anything that would leave negative available or held funds, extends each wallet's HMAC chain from
    the head stored on its row, and sends the balance updates, the chain heads, the events, the
-   journal entry and its postings in one more pipelined round trip.
+   journal entry and its postings together.
 
-Validation, FX quotes and risk checks happen before step 1: the row lock is held for two round
-trips plus the commit. House accounts (`funding:USD` …) are only ever inserted as postings, never
-locked, so a busy funding account is no hot spot.
+On PostgreSQL the statements of each step travel as one message (client-side binding, several
+statements in one simple-protocol query), so a transfer takes four round trips: BEGIN, lock (with
+the reference look-up), write, COMMIT. The rows stay locked for the last two and the Python work
+between them; `bench/` measures that interval. Elsewhere (SQLite) the same statements run one by
+one: one code path, two transports. Validation, FX quotes and risk checks happen before step 1.
+House accounts (`funding:USD` …) are only ever inserted as postings, never locked, so a busy
+funding account is no hot spot.
 """
 
 from __future__ import annotations
 
-import contextlib
+import json
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -114,6 +119,20 @@ class Journal:
 class Locked:
     wallets: dict[uuid.UUID, LockedWallet]
     balances: dict[tuple[uuid.UUID, str], LockedBalance]
+    # (journal id, kind) already written under the reference given to `lock`, if any
+    journal: tuple[uuid.UUID, str] | None = None
+
+    def journal_for(self, reference: str, kind: str) -> uuid.UUID | None:
+        """The id of the entry `reference` already wrote (the movement is a replay), else None."""
+        if self.journal is None:
+            return None
+        journal_id, found_kind = self.journal
+        if found_kind != kind:
+            raise LedgerError(
+                f"reference {reference!r} was already used for a {found_kind} entry",
+                code=LedgerErrorCode.REFERENCE_CONFLICT,
+            )
+        return journal_id
 
     def wallet(self, wallet_id: uuid.UUID, access: tuple[str, ...]) -> LockedWallet:
         try:
@@ -126,7 +145,7 @@ class Locked:
         return wallet
 
 
-# Statements other apps add to a movement, run in `write()`'s pipeline and transaction (so they cost
+# Statements other apps add to a movement, sent in `write()`'s batch and transaction (so they cost
 # no extra round trip and commit or roll back with the movement). A hook takes the appends and the
 # time of the write and returns (sql, params) pairs. compliance keeps its rolling outflow buckets so.
 WriteHook = Callable[[list[Append], datetime], Iterable[tuple[str, list]]]
@@ -151,17 +170,35 @@ def _as_uuid(value: object) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
-@contextlib.contextmanager
-def _pipeline() -> Iterator[None]:
-    """Send the statements of the block in one round trip where the driver can (psycopg 3 on
-    PostgreSQL); elsewhere run them one by one. The code path is the same on both databases."""
+def _batch(statements: list[tuple[str, list]]) -> list[tuple[list[tuple] | None, int]]:
+    """Run the statements in order and return each one's (rows or None, rowcount).
+
+    On PostgreSQL they go out as one simple-protocol message through a client-side-binding cursor:
+    one round trip, and a failing statement aborts the rest (and the transaction). Elsewhere they
+    run one by one. Driver errors become Django's (`IntegrityError` …) either way.
+    """
+    if not statements:
+        return []
+    results: list[tuple[list[tuple] | None, int]] = []
     if _pg():
-        # Errors surface when the pipeline syncs, outside Django's cursor: map them to Django's
-        # exception classes (IntegrityError …) like any other query's.
-        with connection.wrap_database_errors, connection.connection.pipeline():
-            yield
-    else:
-        yield
+        import psycopg
+
+        connection.ensure_connection()
+        connection.validate_no_broken_transaction()
+        sql = ";\n".join(statement for statement, _ in statements)
+        params = [p for _, ps in statements for p in ps]
+        with connection.wrap_database_errors, psycopg.ClientCursor(connection.connection) as cursor:
+            cursor.execute(sql, params)
+            while True:
+                results.append((cursor.fetchall() if cursor.description else None, cursor.rowcount))
+                if not cursor.nextset():
+                    break
+        return results
+    with connection.cursor() as cursor:
+        for statement, ps in statements:
+            cursor.execute(statement, ps)
+            results.append((cursor.fetchall() if cursor.description else None, cursor.rowcount))
+    return results
 
 
 def lock(
@@ -169,43 +206,58 @@ def lock(
     wallet_ids: Iterable[uuid.UUID],
     pairs: Iterable[tuple[uuid.UUID, str]],
     create: Iterable[tuple[uuid.UUID, str]] = (),
+    reference: str | None = None,
 ) -> Locked:
     """Lock and read the wallets and the (wallet, currency) balances a movement touches.
 
     Pairs listed in `create` get a zero balance row if they have none (a first credit in a
     currency); it is created under the wallet lock, so no two movements race to create it.
+    With `reference`, the journal entry already written under it (if any) is read in the same
+    round trip and returned as `Locked.journal`.
     """
     wallet_ids = sorted(set(wallet_ids))
     pairs = sorted(set(pairs) | set(create))
-    for_update = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    wallet_sql = (
-        f"SELECT id, status, version, head_hash FROM {WALLETS} WHERE id IN ({', '.join(['%s'] * len(wallet_ids))})"
-        f" ORDER BY id{for_update}"
+    pg = _pg()
+    as_param = (lambda w: w) if pg else (lambda w: w.hex)
+    for_update = " FOR UPDATE" if pg or connection.features.has_select_for_update else ""
+    statements: list[tuple[str, list]] = []
+    if reference is not None:
+        statements.append((f"SELECT id, kind FROM {JOURNAL} WHERE reference = %s", [reference]))
+    statements.append(
+        (
+            f"SELECT id, status, version, head_hash FROM {WALLETS}"
+            f" WHERE id IN ({', '.join(['%s'] * len(wallet_ids))}) ORDER BY id{for_update}",
+            [as_param(w) for w in wallet_ids],
+        )
     )
-    balance_sql = (
-        f"SELECT id, wallet_id, currency, posted, held FROM {BALANCES}"
-        f" WHERE (wallet_id, currency) IN (VALUES {', '.join(['(%s, %s)'] * len(pairs))}) ORDER BY id{for_update}"
-    )
-    balance_params = [p for w, c in pairs for p in (uuid_param(w), c)]
-    with connection.cursor() as cursor:
-        with _pipeline():
-            cursor.execute(wallet_sql, [uuid_param(w) for w in wallet_ids])
-            wallet_rows = cursor.fetchall()
-            if pairs:
-                cursor.execute(balance_sql, balance_params)
-                balance_rows = cursor.fetchall()
-            else:
-                balance_rows = []
-        wallets = {_as_uuid(r[0]): LockedWallet(_as_uuid(r[0]), r[1], r[2], r[3]) for r in wallet_rows}
-        balances = {(_as_uuid(r[1]), r[2]): LockedBalance(r[0], r[3], r[4]) for r in balance_rows}
-        missing = [(w, c) for w, c in sorted(set(create)) if (w, c) not in balances and w in wallets]
-        for wallet_id, currency in missing:
-            cursor.execute(
-                f"INSERT INTO {BALANCES} (wallet_id, currency, posted, held) VALUES (%s, %s, 0, 0) RETURNING id",
-                [uuid_param(wallet_id), currency],
+    if pairs:
+        statements.append(
+            (
+                f"SELECT id, wallet_id, currency, posted, held FROM {BALANCES}"
+                f" WHERE (wallet_id, currency) IN (VALUES {', '.join(['(%s, %s)'] * len(pairs))})"
+                f" ORDER BY id{for_update}",
+                [p for w, c in pairs for p in (as_param(w), c)],
             )
-            balances[(wallet_id, currency)] = LockedBalance(cursor.fetchone()[0], 0, 0)
-    return Locked(wallets=wallets, balances=balances)
+        )
+    results = [rows for rows, _ in _batch(statements)]
+    journal = None
+    if reference is not None:
+        found = results.pop(0)
+        journal = (_as_uuid(found[0][0]), found[0][1]) if found else None
+    wallet_rows = results[0]
+    balance_rows = results[1] if pairs else []
+    wallets = {_as_uuid(r[0]): LockedWallet(_as_uuid(r[0]), r[1], r[2], r[3]) for r in wallet_rows}
+    balances = {(_as_uuid(r[1]), r[2]): LockedBalance(r[0], r[3], r[4]) for r in balance_rows}
+    missing = [(w, c) for w, c in sorted(set(create)) if (w, c) not in balances and w in wallets]
+    if missing and journal is None:
+        with connection.cursor() as cursor:
+            for wallet_id, currency in missing:
+                cursor.execute(
+                    f"INSERT INTO {BALANCES} (wallet_id, currency, posted, held) VALUES (%s, %s, 0, 0) RETURNING id",
+                    [uuid_param(wallet_id), currency],
+                )
+                balances[(wallet_id, currency)] = LockedBalance(cursor.fetchone()[0], 0, 0)
+    return Locked(wallets=wallets, balances=balances, journal=journal)
 
 
 def write(
@@ -265,27 +317,128 @@ def write(
         heads[append.wallet_id] = (expected, version, digest)
         written.append((append.wallet_id, version, append.type))
 
+    balance_deltas = [
+        (locked.balances[key].id, d_posted, d_held) for key, (d_posted, d_held) in deltas.items() if d_posted or d_held
+    ]
+    head_rows = [(w, version, expected, digest) for w, (expected, version, digest) in heads.items()]
+    build = _statements_by_array if _pg() else _statements_by_row
+    statements, heads_at = build(balance_deltas, head_rows, event_rows, journal, now)
     extra = [statement for hook in WRITE_HOOKS for statement in hook(appends, now)]
+    results = _batch(statements + extra)
+    if heads_at is not None and results[heads_at][1] != len(heads):
+        # The row lock makes this unreachable; if a path ever appended without it, fail loudly.
+        raise LedgerError("a stream moved on while it was being appended to", code=LedgerErrorCode.CONCURRENCY_CONFLICT)
+    return Written(journal_id=journal.id if journal else None, events=written)
+
+
+# The write's statements, in two spellings of the same rows. On PostgreSQL each statement takes all
+# its rows as one JSON document (`jsonb_to_recordset`): its text is the same whatever the number of
+# events or legs, so psycopg caches its parsing, and binding it is one string escape instead of
+# quoting every value. Elsewhere, plain statements with one placeholder per value. Both return
+# (statements, index of the chain-head update, whose row count the caller checks).
+
+
+def _rows(rows: list[dict]) -> str:
+    return json.dumps(rows, default=str, separators=(",", ":"))
+
+
+def _statements_by_array(balance_deltas, head_rows, event_rows, journal, now):
+    statements: list[tuple[str, list]] = []
+    if balance_deltas:
+        statements.append(
+            (
+                f"UPDATE {BALANCES} AS b SET posted = b.posted + d.posted, held = b.held + d.held"
+                " FROM jsonb_to_recordset(%s::jsonb) AS d(id bigint, posted bigint, held bigint) WHERE b.id = d.id",
+                [_rows([{"id": i, "posted": p, "held": h} for i, p, h in balance_deltas])],
+            )
+        )
+    heads_at = None
+    if head_rows:
+        # `version = expected` is the optimistic check the stream's append states; the caller checks
+        # that every head moved, and the unique (wallet, version) constraint on events backs it up.
+        heads_at = len(statements)
+        statements.append(
+            (
+                f"UPDATE {WALLETS} AS w SET version = h.version, head_hash = h.head_hash"
+                " FROM jsonb_to_recordset(%s::jsonb) AS h(id uuid, version bigint, expected bigint, head_hash text)"
+                " WHERE w.id = h.id AND w.version = h.expected",
+                [_rows([{"id": w, "version": v, "expected": e, "head_hash": h} for w, v, e, h in head_rows])],
+            )
+        )
+    if event_rows:
+        statements.append(
+            (
+                f"INSERT INTO {EVENTS} (wallet_id, version, type, data, occurred_at, key_id, prev_hash, hash)"
+                " SELECT e.wallet_id, e.version, e.type, e.data, %s, %s, e.prev_hash, e.hash"
+                " FROM jsonb_to_recordset(%s::jsonb)"
+                " AS e(wallet_id uuid, version bigint, type text, data jsonb, prev_hash text, hash text)",
+                [
+                    now,
+                    event_rows[0][5],
+                    _rows(
+                        [
+                            {"wallet_id": w, "version": v, "type": t, "data": d, "prev_hash": prev, "hash": h}
+                            for w, v, t, d, _, _, prev, h in event_rows
+                        ]
+                    ),
+                ],
+            )
+        )
+    if journal is not None:
+        statements.append(
+            (
+                f"INSERT INTO {JOURNAL} (id, reference, kind, memo, created_at) VALUES (%s, %s, %s, %s, %s)",
+                [journal.id, journal.reference, journal.kind, journal.memo, now],
+            )
+        )
+        statements.append(
+            (
+                f"INSERT INTO {POSTINGS} (journal_id, account, wallet_id, currency, amount)"
+                " SELECT %s, p.account, p.wallet_id, p.currency, p.amount FROM jsonb_to_recordset(%s::jsonb)"
+                " AS p(account text, wallet_id uuid, currency text, amount bigint)",
+                [
+                    journal.id,
+                    _rows(
+                        [
+                            {
+                                "account": leg.account,
+                                "wallet_id": leg.wallet_id,
+                                "currency": leg.currency,
+                                "amount": leg.amount,
+                            }
+                            for leg in journal.legs
+                        ]
+                    ),
+                ],
+            )
+        )
+    return statements, heads_at
+
+
+def _statements_by_row(balance_deltas, head_rows, event_rows, journal, now):
     ops = connection.ops
     when = ops.adapt_datetimefield_value(now)
-    with connection.cursor() as cursor, _pipeline():
-        for sql, params in extra:
-            cursor.execute(sql, params)
-        for (wallet_id, currency), (d_posted, d_held) in deltas.items():
-            if d_posted or d_held:
-                cursor.execute(
-                    f"UPDATE {BALANCES} SET posted = posted + %s, held = held + %s WHERE id = %s",
-                    [d_posted, d_held, locked.balances[(wallet_id, currency)].id],
-                )
-        for wallet_id, (expected, version, digest) in heads.items():
-            # `version = expected` is the optimistic check the stream's append states; the unique
-            # (wallet, version) constraint on events backs it up.
-            cursor.execute(
-                f"UPDATE {WALLETS} SET version = %s, head_hash = %s WHERE id = %s AND version = %s",
-                [version, digest, uuid_param(wallet_id), expected],
+    statements: list[tuple[str, list]] = [
+        (f"UPDATE {BALANCES} SET posted = posted + %s, held = held + %s WHERE id = %s", [d_posted, d_held, balance_id])
+        for balance_id, d_posted, d_held in balance_deltas
+    ]
+    heads_at = None
+    if head_rows:
+        # One row per statement here: sum the heads' row counts through one statement per head.
+        heads_at = len(statements)
+        statements.append(
+            (
+                f"UPDATE {WALLETS} SET version = CASE id {' '.join(['WHEN %s THEN %s'] * len(head_rows))} END,"
+                f" head_hash = CASE id {' '.join(['WHEN %s THEN %s'] * len(head_rows))} END"
+                f" WHERE {' OR '.join(['(id = %s AND version = %s)'] * len(head_rows))}",
+                [p for w, v, _, _ in head_rows for p in (uuid_param(w), v)]
+                + [p for w, _, _, h in head_rows for p in (uuid_param(w), h)]
+                + [p for w, _, e, _ in head_rows for p in (uuid_param(w), e)],
             )
-        if event_rows:
-            cursor.execute(
+        )
+    if event_rows:
+        statements.append(
+            (
                 f"INSERT INTO {EVENTS} (wallet_id, version, type, data, occurred_at, key_id, prev_hash, hash) VALUES "
                 + ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(event_rows)),
                 [
@@ -294,12 +447,16 @@ def write(
                     for p in (uuid_param(w), v, t, ops.adapt_json_value(d, None), when, k, prev, h)
                 ],
             )
-        if journal is not None:
-            cursor.execute(
+        )
+    if journal is not None:
+        statements.append(
+            (
                 f"INSERT INTO {JOURNAL} (id, reference, kind, memo, created_at) VALUES (%s, %s, %s, %s, %s)",
                 [uuid_param(journal.id), journal.reference, journal.kind, journal.memo, when],
             )
-            cursor.execute(
+        )
+        statements.append(
+            (
                 f"INSERT INTO {POSTINGS} (journal_id, account, wallet_id, currency, amount) VALUES "
                 + ", ".join(["(%s, %s, %s, %s, %s)"] * len(journal.legs)),
                 [
@@ -314,4 +471,5 @@ def write(
                     )
                 ],
             )
-    return Written(journal_id=journal.id if journal else None, events=written)
+        )
+    return statements, heads_at

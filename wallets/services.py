@@ -45,6 +45,20 @@ def _once(lookup: Callable[[], T | None], write: Callable[[], T]) -> T:
         return found
 
 
+def _journal_once(reference: str, kind: str, write: Callable[[], uuid.UUID]) -> uuid.UUID:
+    """Like `_once` for a service whose `write` looks its reference up itself, under its row locks
+    and in the same round trip (`ledger.lock(reference=...)` then `Locked.journal_for`): a first
+    run pays no separate look-up. A concurrent twin that wins the race to the unique reference is
+    still answered with the twin's entry."""
+    try:
+        return write()
+    except IntegrityError:
+        found = _journal_lookup(reference, kind)()
+        if found is None:
+            raise
+        return found
+
+
 def _journal_lookup(reference: str, kind: str) -> Callable[[], uuid.UUID | None]:
     def lookup() -> uuid.UUID | None:
         row = JournalEntry.objects.filter(reference=reference).values_list("id", "kind").first()
@@ -167,7 +181,9 @@ def wallet_credit(
 
     def write() -> uuid.UUID:
         with transaction.atomic():
-            locked = ledger.lock(wallet_ids=[wallet_id], pairs=[], create=[(wallet_id, currency)])
+            locked = ledger.lock(wallet_ids=[wallet_id], pairs=[], create=[(wallet_id, currency)], reference=reference)
+            if (done := locked.journal_for(reference, "credit")) is not None:
+                return done
             locked.wallet(wallet_id, Access.RECEIVE)
             journal = Journal(
                 reference=reference,
@@ -186,7 +202,7 @@ def wallet_credit(
             ledger.write(locked, appends=[Append(wallet_id, EventType.WALLET_CREDITED, data)], journal=journal)
             return journal.id
 
-    return _once(_journal_lookup(reference, "credit"), write)
+    return _journal_once(reference, "credit", write)
 
 
 # --- holds ----------------------------------------------------------------------------------------
@@ -435,6 +451,25 @@ def transfer_execute(
     inside the same transaction (the saga records its outcome there). Returns the journal id."""
     _check_transfer(from_wallet_id, to_wallet_id, amount, currency, conversion)
     to_currency = conversion.to_currency if conversion else currency
+    reference = transfer_reference(transfer_id)
+    # Everything that needs no lock is built before taking it.
+    journal, appends = _transfer_entries(
+        transfer_id=transfer_id,
+        from_wallet_id=from_wallet_id,
+        to_wallet_id=to_wallet_id,
+        amount=amount,
+        currency=currency,
+        conversion=conversion,
+        memo=memo,
+    )
+    initiated = {
+        "amount": amount,
+        "currency": currency,
+        "transfer_id": str(transfer_id),
+        "to_wallet_id": str(to_wallet_id),
+        "memo": memo,
+    }
+    appends.insert(0, Append(from_wallet_id, EventType.TRANSFER_INITIATED, initiated))
 
     def write() -> uuid.UUID:
         with transaction.atomic():
@@ -442,35 +477,18 @@ def transfer_execute(
                 wallet_ids=[from_wallet_id, to_wallet_id],
                 pairs=[(from_wallet_id, currency)],
                 create=[(to_wallet_id, to_currency)],
+                reference=reference,
             )
+            if (done := locked.journal_for(reference, "transfer")) is not None:
+                return done
             locked.wallet(from_wallet_id, Access.SEND)
             locked.wallet(to_wallet_id, Access.RECEIVE)
-            journal, appends = _transfer_entries(
-                transfer_id=transfer_id,
-                from_wallet_id=from_wallet_id,
-                to_wallet_id=to_wallet_id,
-                amount=amount,
-                currency=currency,
-                conversion=conversion,
-                memo=memo,
-            )
-            initiated = {
-                "amount": amount,
-                "currency": currency,
-                "transfer_id": str(transfer_id),
-                "to_wallet_id": str(to_wallet_id),
-                "memo": memo,
-            }
-            ledger.write(
-                locked,
-                appends=[Append(from_wallet_id, EventType.TRANSFER_INITIATED, initiated), *appends],
-                journal=journal,
-            )
+            ledger.write(locked, appends=appends, journal=journal)
             if within is not None:
                 within(journal.id)
             return journal.id
 
-    return _once(_journal_lookup(transfer_reference(transfer_id), "transfer"), write)
+    return _journal_once(reference, "transfer", write)
 
 
 # --- conversion -----------------------------------------------------------------------------------

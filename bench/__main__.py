@@ -1,0 +1,303 @@
+"""`python -m bench [--smoke] [--skip-pgbench]`: run every part, print the table, write the JSON.
+
+The ledger's database (BENCH_DATABASE_URL, default crowdpay_bench) and pgbench's (BENCH_PGBENCH_DATABASE,
+default crowdpay_pgbench) are dropped and re-created by each run; both names must contain "bench".
+Exit status: 0 when every part ran and `reconcile` passed afterwards, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+
+from . import config
+
+
+def _reset_ledger_database(target: config.Target) -> None:
+    import psycopg
+
+    with psycopg.connect(target.url_for("postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{target.ledger_db}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{target.ledger_db}"')
+
+
+def _setup_django(target: config.Target) -> None:
+    os.environ["DATABASE_URL"] = target.ledger_url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "crowdpay.settings.base"
+    # DEBUG would keep a log of every query: not what production runs.
+    os.environ["DEBUG"] = "False"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def _reconcile(target: config.Target) -> dict:
+    done = subprocess.run(
+        [sys.executable, "manage.py", "reconcile", "--json"],
+        cwd=config.ROOT,
+        env={**os.environ, "DATABASE_URL": target.ledger_url},
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
+    try:
+        report = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        report = {"ok": False, "problems": [{"detail": (done.stdout + done.stderr)[-2000:]}]}
+    report["exit_code"] = done.returncode
+    report["ok"] = report.get("ok", False) and done.returncode == 0
+    return report
+
+
+def _fmt(value, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.2f}{unit}"
+    return f"{value:,}{unit}"
+
+
+def _table(results: dict) -> str:
+    from .stats import ratio
+
+    pg = results.get("pgbench", {})
+    tpcb = pg.get("tpcb_4_clients", {}).get("per_second")
+    hot_row = pg.get("hot_row_16_clients", {}).get("per_second")
+    rows = [("figure", "per second", "p50 ms", "p99 ms", "ratio", "aim")]
+    if pg:
+        for label, key in (
+            ("1. pgbench TPC-B, 4 clients", "tpcb_4_clients"),
+            ("1. pgbench hot row, 16 clients", "hot_row_16_clients"),
+        ):
+            f = pg[key]
+            rows.append((label, _fmt(f["per_second"]), _fmt(f["p50_ms"]), _fmt(f["p99_ms"]), "1", ""))
+    if "ledger" in results:
+        f = results["ledger"]
+        rows.append(
+            (
+                f"2. ledger transfer, {f['processes']} processes",
+                _fmt(f["per_second"]),
+                _fmt(f["p50_ms"]),
+                _fmt(f["p99_ms"]),
+                _fmt(ratio(f["per_second"], tpcb)) + " of TPC-B",
+                ">= 0.5",
+            )
+        )
+    if "hot_pod" in results:
+        f = results["hot_pod"]
+        rows.append(
+            (
+                f"3. hot CrowdPod, {f['processes']} processes",
+                _fmt(f["per_second"]),
+                _fmt(f["p50_ms"]),
+                _fmt(f["p99_ms"]),
+                _fmt(ratio(f["per_second"], hot_row)) + " of hot row",
+                ">= 0.6",
+            )
+        )
+    if "http" in results:
+        f = results["http"]
+        rows.append(
+            (
+                f"4. HTTP POST /v1/transfer, {f['clients']} clients",
+                _fmt(f["per_second"]),
+                _fmt(f["p50_ms"]),
+                _fmt(f["p99_ms"]),
+                _fmt(ratio(f["per_second"], tpcb)) + " of TPC-B",
+                ">= 0.15, p99 <= 50",
+            )
+        )
+        g = f["get_wallet"]
+        rows.append(
+            ("4. HTTP GET /v1/wallets/{id}", _fmt(g["per_second"]), _fmt(g["p50_ms"]), _fmt(g["p99_ms"]), "", "")
+        )
+    if "funding_saga" in results:
+        f = results["funding_saga"]
+        rows.append(
+            (
+                f"6. funding saga POST->SUCCEEDED, {f['clients']} clients",
+                _fmt(f["per_second"]),
+                _fmt(f["p50_ms"]),
+                _fmt(f["p99_ms"]),
+                "",
+                "",
+            )
+        )
+    for step in results.get("replay", {}).get("steps", []):
+        rows.append(
+            (
+                f"5. replay_events, {step['events']:,} events",
+                _fmt(step["replay"]["per_second"]),
+                "",
+                "",
+                _fmt(step["ratio_to_raw"]) + " of raw read",
+                ">= 0.25",
+            )
+        )
+        rows.append((f"   raw COPY read, {step['events']:,} events", _fmt(step["raw"]["per_second"]), "", "", "", ""))
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    extra = []
+    for key in ("ledger", "hot_pod"):
+        if key in results:
+            f = results[key]
+            extra.append(
+                f"{key}: row lock held (lock granted -> commit done) p50 {_fmt(f['lock_held_p50_ms'])} ms, "
+                f"p99 {_fmt(f['lock_held_p99_ms'])} ms; "
+                f"of which engine write p50 {_fmt(f['lock_to_write_done_p50_ms'])} ms; "
+                f"errors {f['errors']}"
+            )
+    for key in ("http", "funding_saga"):
+        if key in results:
+            extra.append(f"{key}: errors {results[key]['errors']} {results[key]['error_samples'][:2]}")
+    if "round_trips" in results:
+        rt = results["round_trips"]
+        extra.append(f"one transfer: {rt['round_trips']} SQL round trips on the wire, {rt['statements']} statements")
+    if "lock_window_one_process" in results:
+        lw = results["lock_window_one_process"]
+        extra.append(
+            f"one process alone, transfer after transfer: latency p50 {_fmt(lw['latency_p50_ms'])} ms, rows locked "
+            f"p50 {_fmt(lw['lock_held_p50_ms'])} ms (p99 {_fmt(lw['lock_held_p99_ms'])}), "
+            f"of which engine write {_fmt(lw['lock_to_write_done_p50_ms'])} ms; "
+            f"CPU per transfer: client {_fmt(lw['client_cpu_ms'])} ms, "
+            f"PostgreSQL backend {_fmt(lw['server_cpu_ms'])} ms"
+        )
+    for step in results.get("replay", {}).get("steps", []):
+        extra.append(
+            f"replay at {step['events']:,} events: peak RSS {step['replay']['peak_rss_mb']} MB "
+            f"(+{step['replay']['rss_growth_mb']} MB over the process's start)"
+        )
+    return "\n".join([*lines, "", *extra])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes (also BENCH_SMOKE=1)")
+    parser.add_argument("--parts", default="1,2,3,4,5,6", help="comma-separated parts to run (default all)")
+    parser.add_argument("--json", help="where to write the figures (default bench/results/<time>.json)")
+    args = parser.parse_args(argv)
+    smoke = args.smoke or config.smoke_requested()
+    sizes = config.SMOKE if smoke else config.FULL
+    parts = {p.strip() for p in args.parts.split(",") if p.strip()}
+    target = config.target()
+
+    results: dict = {
+        "started_at": datetime.now(UTC).isoformat(),
+        "smoke": smoke,
+        "sizes": sizes.__dict__,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "note": "absolute figures drift on a shared machine; compare the ratios to pgbench measured in this run",
+    }
+    _reset_ledger_database(target)
+    _setup_django(target)
+    from django.db import connections
+
+    from . import pgbench_ref, replay, roundtrips, transfers
+    from .stats import ratio
+
+    config.RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = args.json or str(config.RESULTS / f"bench-{'smoke-' if smoke else ''}{stamp}.json")
+
+    def say(message: str) -> None:
+        # The figures so far are saved at every step: a long run stopped half-way keeps them.
+        with open(path, "w") as fh:
+            json.dump(results, fh, indent=2, default=str)
+        print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+    if "1" in parts:
+        say("1. pgbench reference")
+        results["pgbench"] = pgbench_ref.run(target, sizes)
+    tpcb = results.get("pgbench", {}).get("tpcb_4_clients", {}).get("per_second")
+    hot_row = results.get("pgbench", {}).get("hot_row_16_clients", {}).get("per_second")
+    if "2" in parts:
+        say(f"2. ledger transfers: {sizes.ledger_processes} processes among {sizes.ledger_wallets} wallets")
+        results["ledger"] = transfers.ledger_transfers(
+            wallets=sizes.ledger_wallets, processes=sizes.ledger_processes, seconds=sizes.ledger_seconds
+        )
+        results["ledger"]["ratio_to_pgbench_tpcb"] = ratio(results["ledger"]["per_second"], tpcb)
+        wallets = transfers.open_wallets(10)
+        results["round_trips"] = roundtrips.transfer(*wallets[:2])
+        results["lock_window_one_process"] = roundtrips.lock_window(wallets, 20 if smoke else 300)
+    if "3" in parts:
+        say(f"3. hot CrowdPod: {sizes.hot_processes} processes into one pod")
+        results["hot_pod"] = transfers.hot_pod(
+            processes=sizes.hot_processes,
+            members_per_process=sizes.hot_members_per_process,
+            seconds=sizes.ledger_seconds,
+        )
+        results["hot_pod"]["ratio_to_pgbench_hot_row"] = ratio(results["hot_pod"]["per_second"], hot_row)
+    if "4" in parts or "6" in parts:
+        from crowdpay.keys import ensure_dev_keys
+
+        from . import http
+
+        ensure_dev_keys()
+        owned = transfers.open_owned_wallets(sizes.http_wallets)
+        env = http.server_env(target.ledger_url, config.redis_url())
+        logs = config.RESULTS / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        connections.close_all()
+        with http.server(env, logs / "gunicorn.log") as base:
+            if "4" in parts:
+                say(f"4. HTTP transfers: {sizes.http_clients} clients through gunicorn")
+                results["http"] = http.http_transfers(
+                    base=base, wallets=owned, clients=sizes.http_clients, seconds=sizes.http_seconds
+                )
+                results["http"]["ratio_to_pgbench_tpcb"] = ratio(results["http"]["per_second"], tpcb)
+            if "6" in parts:
+                say(f"6. funding sagas: {sizes.saga_clients} clients, one Celery worker")
+                with http.worker(env, logs / "worker.log"):
+                    results["funding_saga"] = http.funding_sagas(
+                        base=base, wallets=owned, clients=sizes.saga_clients, seconds=sizes.http_seconds
+                    )
+    if "5" in parts:
+        wallets = transfers.open_wallets(sizes.replay_wallets, fund=False)
+        steps = []
+        for total in sizes.replay_events:
+            say(f"5. generating events up to {total:,}")
+            generated = replay.generate(wallets=wallets, until=total)
+            say(f"5. replay_events over {replay.event_count():,} events")
+            raw = replay.raw_read()
+            measured = replay.replay_command(target.ledger_url)
+            steps.append(
+                {
+                    "events": raw["events"],
+                    "generated": generated,
+                    "raw": raw,
+                    "replay": measured,
+                    "ratio_to_raw": ratio(measured["per_second"], raw["per_second"]),
+                }
+            )
+        results["replay"] = {"steps": steps}
+
+    say("reconcile")
+    connections.close_all()
+    results["reconcile"] = _reconcile(target)
+    results["finished_at"] = datetime.now(UTC).isoformat()
+
+    with open(path, "w") as fh:
+        json.dump(results, fh, indent=2, default=str)
+    print()
+    print(_table(results))
+    verdict = "PASSED" if results["reconcile"]["ok"] else "FAILED"
+    print(f"\nreconcile after the run: {verdict}")
+    if not results["reconcile"]["ok"]:
+        for problem in results["reconcile"].get("problems", [])[:20]:
+            print(f"  {problem}")
+    print(f"figures written to {path}")
+    return 0 if results["reconcile"]["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

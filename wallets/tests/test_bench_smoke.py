@@ -1,0 +1,65 @@
+"""The bench's smoke mode still runs end to end, and the ledger it leaves behind reconciles.
+
+Benchmarks are not timed tests: nothing here asserts a speed, only that every part ran, moved
+money without errors, wrote its figures, and that `reconcile` passed afterwards.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.slow
+
+
+def _bench_urls() -> tuple[str, str]:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        pytest.skip("the bench runs against PostgreSQL only (DATABASE_URL is not PostgreSQL)")
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/") or "crowdpay"
+    return urlunsplit(parts._replace(path=f"/test_{name}_bench_smoke")), f"test_{name}_pgbench_smoke"
+
+
+def test_bench_smoke_runs_every_part_and_reconciles(tmp_path):
+    ledger_url, pgbench_db = _bench_urls()
+    out = tmp_path / "smoke.json"
+    env = {**os.environ, "BENCH_SMOKE": "1", "BENCH_DATABASE_URL": ledger_url, "BENCH_PGBENCH_DATABASE": pgbench_db}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bench", "--json", str(out)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=280,
+        )
+    finally:
+        with psycopg.connect(urlunsplit(urlsplit(ledger_url)._replace(path="/postgres")), autocommit=True) as conn:
+            for db in (urlsplit(ledger_url).path.lstrip("/"), pgbench_db):
+                conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "reconcile after the run: PASSED" in done.stdout
+    figures = json.loads(out.read_text())
+    assert figures["smoke"] is True
+    assert figures["reconcile"]["ok"] is True and figures["reconcile"]["problems"] == []
+    assert figures["pgbench"]["tpcb_4_clients"]["per_second"] > 0
+    assert figures["pgbench"]["hot_row_16_clients"]["per_second"] > 0
+    for part in ("ledger", "hot_pod"):
+        assert figures[part]["count"] > 0 and figures[part]["errors"] == 0
+        assert figures[part]["lock_held_p50_ms"] > 0
+    for part in ("http", "funding_saga"):  # through gunicorn; the saga through a real worker
+        assert figures[part]["count"] > 0 and figures[part]["errors"] == 0, figures[part]["error_samples"]
+    assert figures["http"]["get_wallet"]["count"] > 0 and figures["http"]["get_wallet"]["errors"] == 0
+    assert figures["round_trips"]["round_trips"] > 0
+    steps = figures["replay"]["steps"]
+    assert all(s["events"] >= target for s, target in zip(steps, figures["sizes"]["replay_events"], strict=True))
+    assert all(s["replay"]["events"] == s["raw"]["events"] for s in steps)
+    assert all(s["replay"]["peak_rss_mb"] > 0 for s in steps)

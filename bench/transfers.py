@@ -25,12 +25,20 @@ def open_wallets(count: int, *, kind: str = "USER", fund: bool = True) -> list[u
 
 
 def open_owned_wallets(count: int, *, kind: str = "USER", fund: bool = True) -> list[tuple[uuid.UUID, uuid.UUID]]:
-    """Open `count` wallets, each of its own owner, funded unless told not: [(wallet id, owner id)]."""
+    """Open `count` wallets, each of its own KYC-verified owner (the HTTP parts go through screening,
+    where unverified owners are capped), funded unless told not: [(wallet id, owner id)]."""
+    from django.contrib.auth import get_user_model
+
+    from compliance import services as compliance
     from wallets import services
 
+    officer, _ = get_user_model().objects.get_or_create(username="bench-officer")
     ids = []
     for _ in range(count):
-        wallet = services.wallet_open(owner_id=uuid.uuid4(), kind=kind, base_currency=CURRENCY)
+        owner = uuid.uuid4()
+        profile = compliance.kyc_profile_submit(owner_id=owner, legal_name="Bench Member", country="DE")
+        compliance.kyc_profile_verify(profile_id=profile.id, officer=officer, reason="benchmark owner")
+        wallet = services.wallet_open(owner_id=owner, kind=kind, base_currency=CURRENCY)
         if fund:
             services.wallet_credit(
                 wallet_id=wallet.id, amount=SEED_AMOUNT, currency=CURRENCY, reference=f"bench-seed:{wallet.id}"

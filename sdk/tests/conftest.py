@@ -122,6 +122,28 @@ def live_service(django_db_setup, live_backends, jwt_dev_keys, tmp_path_factory)
         _stop(worker)
 
 
+@pytest.fixture(autouse=True)
+def quiet_before_flush(request, _django_db_helper):
+    """Before pytest-django truncates the tables after a test, let the live server and worker finish
+    what the test started: a TRUNCATE racing their reads can deadlock. Depends on the database
+    fixture so that it is torn down first."""
+    yield
+    if "live_service" not in request.fixturenames:
+        return
+    queue = redis.Redis.from_url(settings.REDIS_URL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND state <> 'idle'"
+            )
+            busy = cursor.fetchone()[0]
+        if not busy and not queue.llen("celery"):
+            return
+        time.sleep(0.1)
+
+
 def _wait_until_ready(service: LiveService) -> None:
     from crowdpay.celery import app
 

@@ -149,7 +149,9 @@ def _pipeline() -> Iterator[None]:
     """Send the statements of the block in one round trip where the driver can (psycopg 3 on
     PostgreSQL); elsewhere run them one by one. The code path is the same on both databases."""
     if _pg():
-        with connection.connection.pipeline():
+        # Errors surface when the pipeline syncs, outside Django's cursor: map them to Django's
+        # exception classes (IntegrityError …) like any other query's.
+        with connection.wrap_database_errors, connection.connection.pipeline():
             yield
     else:
         yield

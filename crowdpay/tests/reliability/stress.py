@@ -361,12 +361,12 @@ class Run:
                     [key, kind, key],
                 ).fetchall():
                     effects[saga_id] += n
-            balances = dict(
-                (w, (p, h))
+            balances = {
+                w: (p, h)
                 for w, p, h in conn.execute(
                     "SELECT wallet_id::text, posted, held FROM wallets_balance WHERE currency = 'USD'"
                 ).fetchall()
-            )
+            }
             house = dict(
                 conn.execute(
                     "SELECT account, sum(amount) FROM wallets_posting WHERE wallet_id IS NULL GROUP BY account"
@@ -398,7 +398,7 @@ class Run:
                 missing += got < want
                 dup_money += abs(got - want) * intent.amount
         # 4. money: each wallet holds its seed plus what its succeeded operations moved
-        expected = {w: 0 for w in self.wallets}
+        expected = dict.fromkeys(self.wallets, 0)
         credits = debits = 0
         for saga_id, intent in by_saga.items():
             if states.get(saga_id) != "SUCCEEDED":

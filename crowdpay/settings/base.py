@@ -221,11 +221,11 @@ API_WRITE_THROTTLE_RATE = env.str("API_WRITE_THROTTLE_RATE", default="600/minute
 SIMPLE_JWT = {
     "ALGORITHM": "RS256",
     "USER_ID_CLAIM": "sub",
-    "TOKEN_TYPE_CLAIM": None,
+    "TOKEN_TYPE_CLAIM": None,  # a claim name, not a secret  # nosec B105
     "JTI_CLAIM": None,
     "AUTH_HEADER_TYPES": ("Bearer",),
     "AUTH_TOKEN_CLASSES": ("crowdpay.api.authentication.BearerToken",),
-    "TOKEN_USER_CLASS": "crowdpay.api.authentication.Caller",
+    "TOKEN_USER_CLASS": "crowdpay.api.authentication.Caller",  # a class path  # nosec B105
     "LEEWAY": env.int("JWT_LEEWAY_SECONDS", default=0),
 }
 # Idempotency keys live this long, then the periodic task below deletes them (Stripe keeps 24 h).

@@ -31,6 +31,7 @@ def main() -> int:
     parser.add_argument("--wallets", type=int, default=100)
     parser.add_argument("--pods", type=int, default=3)
     parser.add_argument("--no-faults", action="store_true")
+    parser.add_argument("--worker-concurrency", type=int, default=3)
     parser.add_argument("--json", help="also write the report to this file")
     args = parser.parse_args()
     config = Config(
@@ -39,6 +40,8 @@ def main() -> int:
         wallets=args.wallets,
         pods=args.pods,
         faults=[] if args.no_faults else full_faults(args.seconds),
+        verbose=True,
+        worker_concurrency=args.worker_concurrency,
     )
     report = run(config)
     print_report(f"stress + faults: {args.clients} clients, {args.wallets} wallets, {args.seconds:.0f} s", report)

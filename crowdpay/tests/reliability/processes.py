@@ -197,7 +197,8 @@ class Stack:
             "LOG_LEVEL": "INFO",
             # a short lease and sweep so a killed worker's sagas come back within seconds
             "SAGA_SWEEP_SECONDS": "2",
-            "SAGA_LEASE_SECONDS": "8",
+            # 20 s: a backlog longer than the lease is sent again by every sweep (see the report)
+            "SAGA_LEASE_SECONDS": "20",
             "SAGA_PAYOUT_POLL_SECONDS": "2",
             "SAGA_RETRY_BASE_SECONDS": "0.5",
             "SAGA_RETRY_MAX_SECONDS": "5",

@@ -38,7 +38,9 @@ class Config:
     pods: int = 1
     faults: list[tuple[float, str, float]] = field(default_factory=list)  # (at, kind, duration)
     seed: int = 7
-    drain_seconds: float = 180.0
+    drain_seconds: float = 900.0
+    verbose: bool = False
+    worker_concurrency: int = 2
     payout_fail_every: int = 7
 
 
@@ -171,6 +173,8 @@ class Run:
         self.intents: list[Intent] = []
         self.intents_lock = threading.Lock()
         self.seed_total = 0
+        self.drain_seconds = 0.0
+        self.verbose = config.verbose
 
     # --- set-up ---------------------------------------------------------------------------------
 
@@ -326,22 +330,34 @@ class Run:
             rows = conn.execute("SELECT id::text, state FROM sagas_saga WHERE id = ANY(%s::uuid[])", [ids]).fetchall()
         return dict(rows)
 
-    def wait_terminal(self, ids: list[str], *, timeout: float) -> dict[str, str]:
-        """Settle the payout queue as finance staff would, until every operation has ended."""
-        deadline = time.monotonic() + timeout
+    def wait_terminal(self, ids: list[str], *, timeout: float, stall: float = 120) -> dict[str, str]:
+        """Settle the payout queue as finance staff would, until every operation has ended. Fails
+        when nothing moved for `stall` seconds (a wedged worker), or after `timeout` in all."""
+        started = last_move = time.monotonic()
+        last_open, last_print = None, 0.0
         states: dict[str, str] = {}
-        while time.monotonic() < deadline:
+        while time.monotonic() - started < timeout and time.monotonic() - last_move < stall:
             states = self.states(ids)
             open_ = [i for i in ids if states.get(i) not in (*TERMINAL, "IN_REVIEW")]
             if not open_:
+                self.drain_seconds = round(time.monotonic() - started, 1)
                 return states
+            if last_open is None or len(open_) < last_open:
+                last_open, last_move = len(open_), time.monotonic()
+            if self.verbose and time.monotonic() - last_print > 15:
+                last_print = time.monotonic()
+                print(f"  drain: {dict(Counter(states.get(i, 'missing') for i in open_))}", flush=True)
             if any(states.get(i) == "PAYOUT_REQUESTED" for i in open_):
                 self.stack.python(
                     "crowdpay.tests.reliability.finance", "--fail-every", str(self.config.payout_fail_every)
                 )
             time.sleep(1)
         stuck = Counter(states.get(i, "missing") for i in ids if states.get(i) not in (*TERMINAL, "IN_REVIEW"))
-        raise AssertionError(f"operations still running after {timeout:.0f} s: {dict(stuck)}")
+        tail = self.stack.logs().get("worker.log", "")[-4000:]
+        raise AssertionError(
+            f"operations still running after {time.monotonic() - started:.0f} s: {dict(stuck)}\n"
+            f"worker log tail:\n{tail}"
+        )
 
     def check(self, states: dict[str, str]) -> dict:
         """The proof, from the database itself. Returns the figures (money lost/duplicated must be 0)."""
@@ -467,7 +483,7 @@ class Run:
 def run(config: Config, *, stack: Stack | None = None) -> dict:
     """Start a private stack (unless given one), load it, inject faults, resolve, drain, check."""
     own = stack is None
-    stack = stack or Stack(web_threads=max(16, config.clients)).start()
+    stack = stack or Stack(web_threads=max(16, config.clients), worker_concurrency=config.worker_concurrency).start()
     try:
         run = Run(stack, config)
         began = time.monotonic()
@@ -479,6 +495,7 @@ def run(config: Config, *, stack: Stack | None = None) -> dict:
         report = run.check(states)
         report["resolved_after_the_load"] = resolved
         report["clients"], report["wallets"], report["seconds"] = config.clients, config.wallets, config.seconds
+        report["drain_after_load_s"] = run.drain_seconds
         report["wall_clock_s"] = round(time.monotonic() - began, 1)
         return report
     finally:

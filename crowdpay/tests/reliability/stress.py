@@ -262,14 +262,19 @@ class Run:
                 time.sleep(rng.uniform(0.2, 0.6))  # back off while a dependency is down
 
     def inject_faults(self, start: float, stop: threading.Event) -> None:
-        for at, kind, duration in sorted(self.config.faults):
+        """Each fault at its time on its own thread (a slow worker restart does not delay a Redis
+        outage); the worker's kills and restarts are serialised."""
+        worker_lock = threading.Lock()
+
+        def inject(at: float, kind: str, duration: float) -> None:
             if stop.wait(max(0.0, start + at - time.monotonic())):
                 return
             began = time.monotonic()
             if kind == "kill_worker":
-                self.stack.kill_worker()
-                time.sleep(duration)
-                self.stack.start_worker()
+                with worker_lock:
+                    self.stack.kill_worker()
+                    time.sleep(duration)
+                    self.stack.start_worker()
             elif kind == "restart_postgres":
                 self.windows.append((began, began + 30))  # closed below
                 self.stack.postgres.restart()
@@ -285,6 +290,12 @@ class Run:
                 self.figures.faults.append(
                     {"kind": kind, "at": round(began - start, 1), "took": round(time.monotonic() - began, 1)}
                 )
+
+        threads = [threading.Thread(target=inject, args=fault, daemon=True) for fault in self.config.faults]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=300)
 
     def load(self) -> None:
         start = time.monotonic()
@@ -383,11 +394,12 @@ class Run:
                     "SELECT wallet_id::text, posted, held FROM wallets_balance WHERE currency = 'USD'"
                 ).fetchall()
             }
-            house = dict(
-                conn.execute(
+            house = {
+                account: int(total)  # numeric sums come back as Decimal
+                for account, total in conn.execute(
                     "SELECT account, sum(amount) FROM wallets_posting WHERE wallet_id IS NULL GROUP BY account"
                 ).fetchall()
-            )
+            }
         problems: list[str] = []
         subs = {c.index: c.sub for c in self.clients}
         # 1. every accepted operation exists under its key and has ended (or waits in review)

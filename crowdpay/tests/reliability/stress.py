@@ -272,6 +272,7 @@ class Run:
             began = time.monotonic()
             if kind == "kill_worker":
                 with worker_lock:
+                    began = time.monotonic()  # when the kill happened, after any restart before it
                     self.stack.kill_worker()
                     time.sleep(duration)
                     self.stack.start_worker()

@@ -14,15 +14,16 @@ WORKER_REDIS_URL ?= redis://127.0.0.1:6379/0
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/crowdpay_bench
 BENCH_PGBENCH_DATABASE ?= crowdpay_pgbench
 
-.PHONY: help install run worker test lint format services bench bench-smoke clean sdk
+.PHONY: help install run worker test lint format services bench bench-smoke clean sdk reliability
 
 help:
 	@echo "make run      serve on http://$(HOST):$(PORT) (SQLite + in-process tasks unless DATABASE_URL/REDIS_URL are set)"
 	@echo "make test     the test suite against PostgreSQL and Redis, with coverage"
 	@echo "make worker   a Celery worker with beat (needs Redis)"
-	@echo "make lint     ruff, formatting, and missing migrations"
+	@echo "make lint     ruff, formatting, missing migrations and bandit"
 	@echo "make sdk      regenerate the SDK's low-level client (sdk/) from the OpenAPI schema"
 	@echo "make bench    benchmarks beside pgbench (bench/README.md); make bench-smoke for tiny sizes"
+	@echo "make reliability  50 clients x 60 s with faults on a private PostgreSQL/Redis, fuzzing, security"
 
 $(STAMP): requirements/base.txt requirements/prod.txt requirements/dev.txt sdk/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -52,6 +53,19 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) -m bandit -q -c .ci/bandit.yaml -x '*/tests/*' -r crowdpay wallets sagas compliance
+
+# The full reliability suite. The stress part starts its OWN PostgreSQL cluster and Redis on free
+# ports (never the shared ones) and kills them; then fuzzing with more examples and the security checks.
+RELIABILITY_ARGS ?=
+reliability: $(STAMP) services
+	$(PY) -m crowdpay.tests.reliability $(RELIABILITY_ARGS)
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+		RELIABILITY_FUZZ_EXAMPLES=$${RELIABILITY_FUZZ_EXAMPLES:-100} $(PY) -m pytest --no-cov -q \
+		crowdpay/tests/test_reliability_fuzz.py crowdpay/tests/test_reliability_security.py \
+		crowdpay/tests/test_reliability_outages.py crowdpay/tests/test_health.py \
+		wallets/tests/test_integrity.py::test_database_refuses_update_and_delete_of_events \
+		wallets/tests/test_integrity.py::test_verify_events_names_the_altered_event
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .

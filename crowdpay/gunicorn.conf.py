@@ -2,9 +2,9 @@
 
 The gthread worker serves each request on a thread of a pool, so a client long-polling
 `GET /v1/operations/{id}?wait=30` occupies one thread (sleeping, no transaction open), not a
-whole worker process: `workers * threads` requests are served at once. Each thread keeps its
+whole worker process: `workers x threads` requests are served at once. Each thread keeps its
 own database connection (CONN_MAX_AGE), so size PostgreSQL's max_connections for
-`workers * threads` per instance.
+`workers x threads` per instance.
 """
 
 import os

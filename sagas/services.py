@@ -78,7 +78,7 @@ def backoff(attempt: int) -> float:
     base = _setting("SAGA_RETRY_BASE_SECONDS", 2.0)
     cap = _setting("SAGA_RETRY_MAX_SECONDS", 300.0)
     delay = min(cap, base * 2 ** max(attempt - 1, 0))
-    return random.uniform(delay / 2, delay)
+    return random.uniform(delay / 2, delay)  # retry jitter, not a secret  # nosec B311
 
 
 # --- plumbing -------------------------------------------------------------------------------------

@@ -48,7 +48,7 @@ class BearerToken(Token):
     """An access token from the identity provider: it must carry `exp`; no `token_type` or `jti`
     is required (simplejwt's own claims), since we never mint refresh tokens."""
 
-    token_type = "access"  # noqa: S105 - a token kind, not a secret
+    token_type = "access"  # noqa: S105 - a token kind, not a secret  # nosec B105
     # simplejwt wants a default lifetime; a verified token's lifetime is its own `exp`.
     lifetime = timedelta(minutes=15)
 

@@ -33,8 +33,8 @@ def request_fingerprint(request) -> str:
     raw = request._request.body  # read before DRF parses the stream; Django caches it
     try:
         body = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode()
-    except (ValueError, UnicodeDecodeError):
-        body = raw
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        body = raw  # not JSON (or too deep to canonicalise): the bytes as sent; the parser refuses it
     digest = hashlib.sha256()
     for part in (request.method.encode(), request.get_full_path().encode(), body):
         digest.update(len(part).to_bytes(8, "big"))

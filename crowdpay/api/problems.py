@@ -12,7 +12,13 @@ import logging
 from http import HTTPStatus
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, JsonResponse
+from kombu.exceptions import OperationalError as BrokerOperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -121,6 +127,23 @@ def _api_problem(exc: exceptions.APIException, instance: str | None) -> dict:
     return problem(exc.status_code, code, str(detail), instance=instance)
 
 
+# An outage of a dependency, not a bug: the request may be retried (with its Idempotency-Key).
+_OUTAGES: list[tuple[tuple[type[BaseException], ...], str]] = [
+    ((DatabaseOperationalError, DatabaseInterfaceError), "database"),
+    ((BrokerOperationalError,), "broker"),
+    ((RedisConnectionError, RedisTimeoutError), "cache"),
+]
+RETRY_AFTER_SECONDS = 2
+
+
+def unavailable_dependency(exc: BaseException) -> str | None:
+    """The dependency that `exc` says is down ("database", "broker", "cache"), or None."""
+    for types, name in _OUTAGES:
+        if isinstance(exc, types):
+            return name
+    return None
+
+
 def exception_handler(exc: Exception, context: dict) -> Response:
     request = context.get("request")
     instance = request.path if request is not None else None
@@ -133,6 +156,15 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         body = problem(403, "forbidden", "forbidden", instance=instance)
     elif isinstance(exc, exceptions.ValidationError):
         body = _validation_problem(exc, instance)
+    elif isinstance(exc, RequestDataTooBig):
+        body = problem(413, "payload_too_large", "the request body is too large", instance=instance)
+    elif (dependency := unavailable_dependency(exc)) is not None:
+        # Bounded timeouts (settings) make this fail fast; the client retries with the same key.
+        logger.warning("dependency unavailable: %s (%s)", dependency, type(exc).__name__)
+        body = problem(
+            503, "dependency_unavailable", f"the {dependency} is unavailable; retry shortly", instance=instance
+        )
+        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     elif isinstance(exc, exceptions.APIException):
         body = _api_problem(exc, instance)
         if getattr(exc, "auth_header", None):

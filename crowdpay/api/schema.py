@@ -21,9 +21,12 @@ _PROBLEM_DESCRIPTIONS = {
     403: "The token lacks this operation's scope (`insufficient_scope`)",
     404: "No such resource for this caller (`not_found`, `wallet_not_found`, `operation_not_found`)",
     409: "Conflict (`idempotency_key_in_progress`, `invalid_transition` …)",
+    413: "The request body is larger than the service accepts (`payload_too_large`)",
     415: "The body is not `application/json` (`unsupported_media_type`)",
     422: "Refused by the domain (`insufficient_funds`, `wallet_frozen`, `idempotency_key_reused` …)",
     429: "Too many writes for this caller (`rate_limited`); see `Retry-After`",
+    503: "A dependency (database, broker) is down (`dependency_unavailable`); retry after `Retry-After` "
+    "seconds with the same Idempotency-Key",
 }
 
 
@@ -92,7 +95,7 @@ class AutoSchema(openapi.AutoSchema):
         return extensions
 
     def _problem_statuses(self) -> list[int]:
-        statuses = {401}
+        statuses = {401, 503}
         if self._scopes():
             statuses.add(403)
         if "{" in self.path:
@@ -100,7 +103,7 @@ class AutoSchema(openapi.AutoSchema):
         if self.method == "GET" and any(p.get("in") == "query" for p in self._get_parameters()):
             statuses.add(400)
         if self.method in ("POST", "PUT", "PATCH"):
-            statuses |= {400, 415, 422, 429}
+            statuses |= {400, 413, 415, 422, 429}
             if getattr(self.view, "problem_404_on_write", False):
                 statuses.add(404)
         if self._idempotency():

@@ -86,6 +86,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A database that does not answer fails the request within seconds (503, not a hung thread).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DB_CONNECT_TIMEOUT_SECONDS", default=5)
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Celery -------------------------------------------------------------------------------------
@@ -106,7 +110,16 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Bounded waits on the broker: a request that enqueues while Redis is down gives up within seconds
+# (the saga row is the outbox; the sweeper sends it later) instead of hanging on a dead socket.
+BROKER_TIMEOUT_SECONDS = env.float("BROKER_TIMEOUT_SECONDS", default=2.0)
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_TIMEOUT_SECONDS
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_connect_timeout": BROKER_TIMEOUT_SECONDS,
+    "socket_timeout": max(BROKER_TIMEOUT_SECONDS, 5.0),  # above BRPOP's 1 s poll
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 CELERY_BEAT_SCHEDULE: dict = {
     # the saga sweeper: re-enqueue any running saga whose lease or backoff ran out
     "sagas-resume-due": {
@@ -156,6 +169,11 @@ else:
 CORS_ALLOW_HEADERS = ["authorization", "content-type", "idempotency-key", "x-request-id"]
 CORS_EXPOSE_HEADERS = ["idempotent-replayed", "x-request-id", "location"]
 
+# --- Request size ------------------------------------------------------------------------------
+# No API body comes near this (metadata is capped at 16 KiB); a larger one is refused with 413
+# before it is parsed.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=64 * 1024)
+
 # --- Auth, i18n, static -------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -197,7 +215,7 @@ LOGGING = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["crowdpay.api.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["crowdpay.api.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_THROTTLE_CLASSES": ["crowdpay.api.throttling.CallerWriteThrottle"],
     "DEFAULT_SCHEMA_CLASS": "crowdpay.api.schema.AutoSchema",
@@ -211,11 +229,11 @@ API_WRITE_THROTTLE_RATE = env.str("API_WRITE_THROTTLE_RATE", default="600/minute
 SIMPLE_JWT = {
     "ALGORITHM": "RS256",
     "USER_ID_CLAIM": "sub",
-    "TOKEN_TYPE_CLAIM": None,
+    "TOKEN_TYPE_CLAIM": None,  # a claim name, not a secret  # nosec B105
     "JTI_CLAIM": None,
     "AUTH_HEADER_TYPES": ("Bearer",),
     "AUTH_TOKEN_CLASSES": ("crowdpay.api.authentication.BearerToken",),
-    "TOKEN_USER_CLASS": "crowdpay.api.authentication.Caller",
+    "TOKEN_USER_CLASS": "crowdpay.api.authentication.Caller",  # a class path  # nosec B105
     "LEEWAY": env.int("JWT_LEEWAY_SECONDS", default=0),
 }
 # Idempotency keys live this long, then the periodic task below deletes them (Stripe keeps 24 h).
@@ -235,6 +253,8 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "crowdpay",
+            # passed to redis-py's pool: a dead cache fails fast (the API answers 503)
+            "OPTIONS": {"socket_connect_timeout": BROKER_TIMEOUT_SECONDS, "socket_timeout": BROKER_TIMEOUT_SECONDS},
         }
     }
 

@@ -153,8 +153,9 @@ def metrics_view(request):
 
 
 # --- Celery workers -------------------------------------------------------------------------------
-def start_worker_exporter(port: int | None = None, addr: str = "0.0.0.0") -> int | None:  # noqa: S104 (a container port)
+def start_worker_exporter(port: int | None = None, addr: str | None = None) -> int | None:
     """Serve the worker's metrics over HTTP on `port` (default: `CELERY_METRICS_PORT`); None if unset.
+    It listens on `CELERY_METRICS_ADDR` (default 127.0.0.1; a container sets 0.0.0.0 to be scraped).
 
     Called once in the worker's main process, before the pool forks: with PROMETHEUS_MULTIPROC_DIR
     set, the children write their samples to files and this server aggregates them.
@@ -162,6 +163,7 @@ def start_worker_exporter(port: int | None = None, addr: str = "0.0.0.0") -> int
     port = port if port is not None else int(os.environ.get("CELERY_METRICS_PORT") or 0) or None
     if port is None:
         return None
+    addr = addr or os.environ.get("CELERY_METRICS_ADDR") or "127.0.0.1"
     if not multiprocess_mode():
         logger.warning("PROMETHEUS_MULTIPROC_DIR is not set: a prefork pool's child metrics will not be exported")
     server, _thread = prometheus_client.start_http_server(port, addr=addr, registry=process_registry())

@@ -8,6 +8,7 @@ audit entry, and goes through the same FSM transitions and ledger services as an
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
@@ -18,7 +19,7 @@ from wallets import services as ledger_services
 from wallets.models import Wallet
 
 from .errors import ComplianceError, ComplianceErrorCode
-from .models import AuditEntry, KycProfile, ReviewCase, WalletLimit
+from .models import AuditEntry, KycProfile, ReviewCase, RiskAssessment, WalletLimit
 
 
 def officer_label(officer: Any) -> str:
@@ -136,6 +137,31 @@ def review_case_open(
         defaults={"wallet_id": wallet_id, "owner_id": owner_id, "code": code or "", "reasons": list(reasons)},
     )
     return case
+
+
+def review_cases_open_missing(*, older_than: timedelta = timedelta(minutes=1)) -> int:
+    """Open the case of any saga that has waited in review for `older_than` without one. A saga opens
+    its case right after committing IN_REVIEW; a process that died in between would leave it waiting
+    where no officer sees it. The periodic sweep closes that gap with the screening's own answer."""
+    from sagas.models import Saga
+
+    waiting = (
+        Saga.objects.filter(state=Saga.State.IN_REVIEW, updated_at__lte=timezone.now() - older_than)
+        .exclude(id__in=ReviewCase.objects.values("saga_id"))
+        .values_list("id", "wallet_id")
+    )
+    opened = 0
+    for saga_id, wallet_id in waiting:
+        answer = (
+            RiskAssessment.objects.filter(saga_id=saga_id, outcome=RiskAssessment.Outcome.REVIEW)
+            .order_by("-created_at")
+            .values_list("code", "reasons")
+            .first()
+        )
+        code, reasons = answer or ("review", ["the screening's answer was not found"])
+        review_case_open(saga_id=saga_id, wallet_id=wallet_id, code=code, reasons=tuple(reasons))
+        opened += 1
+    return opened
 
 
 def _review_case_decide(*, case_id: uuid.UUID, officer: Any, reason: str, approve: bool) -> ReviewCase:

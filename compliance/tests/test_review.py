@@ -2,8 +2,10 @@
 (with its compensation: nothing held stays held)."""
 
 import uuid
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from compliance import services
 from compliance.errors import ComplianceError
@@ -130,3 +132,29 @@ def test_the_database_refuses_to_edit_the_audit_log(officer):
     ):
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql, [entry.pk])
+
+
+def test_a_saga_left_in_review_without_a_case_gets_one_from_the_sweep(verified_wallet, monkeypatch):
+    # The process "dies" between committing IN_REVIEW and opening the case.
+    monkeypatch.setattr(sagas.compliance_services, "review_case_open", lambda **kwargs: None)
+    saga = risky_funding(verified_wallet)
+    assert saga.state == Saga.State.IN_REVIEW and not ReviewCase.objects.filter(saga_id=saga.id).exists()
+    monkeypatch.undo()
+
+    assert services.review_cases_open_missing() == 0  # too young: the saga may still be opening it
+    Saga.objects.filter(pk=saga.id).update(updated_at=timezone.now() - timedelta(minutes=2))
+    assert services.review_cases_open_missing() == 1
+    case = ReviewCase.objects.get(saga_id=saga.id)
+    assert case.code == "risk_review" and any("EUR" in r for r in case.reasons)
+    assert services.review_cases_open_missing() == 0
+
+
+def test_the_missing_case_sweep_runs_as_a_task(verified_wallet, monkeypatch):
+    from compliance import tasks
+
+    monkeypatch.setattr(sagas.compliance_services, "review_case_open", lambda **kwargs: None)
+    saga = risky_funding(verified_wallet)
+    monkeypatch.undo()
+    Saga.objects.filter(pk=saga.id).update(updated_at=timezone.now() - timedelta(minutes=2))
+    assert tasks.review_cases_open_missing() == 1
+    assert ReviewCase.objects.filter(saga_id=saga.id).exists()

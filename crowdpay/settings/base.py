@@ -296,3 +296,7 @@ CELERY_BEAT_SCHEDULE["compliance-outflow-buckets-prune"] = {
     "task": "compliance.tasks.outflow_buckets_prune",
     "schedule": 3600.0,
 }
+CELERY_BEAT_SCHEDULE["compliance-review-cases-open-missing"] = {
+    "task": "compliance.tasks.review_cases_open_missing",
+    "schedule": 60.0,
+}

@@ -237,10 +237,18 @@ def funding_start(
 
 
 def withdraw_start(
-    *, wallet_id: uuid.UUID, amount: int, currency: str, destination: str, reference: str, requested_by: str
+    *,
+    wallet_id: uuid.UUID,
+    amount: int,
+    currency: str,
+    destination: str,
+    reference: str,
+    requested_by: str,
+    client_reference: str = "",
 ) -> Saga:
     """Start a WithdrawSaga (debit): screen → hold → request the payout → capture when paid, or
-    release the hold when the payout fails."""
+    release the hold when the payout fails. `client_reference` (the caller's own reference) is kept
+    as the saga's memo."""
     reference = _reference(reference)
     wid = _wallet_id(wallet_id)
     expected = {
@@ -259,7 +267,13 @@ def withdraw_start(
         raise SagaError("a payout destination is required", code=SagaErrorCode.DESTINATION_REQUIRED)
     _wallet(wid)
     return _create(
-        {**expected, "source": "payout", "reference": reference, "requested_by": requested_by or ""},
+        {
+            **expected,
+            "source": "payout",
+            "memo": client_reference or "",
+            "reference": reference,
+            "requested_by": requested_by or "",
+        },
         expected,
         steps=[("start", "accepted", {})],
     )

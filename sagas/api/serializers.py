@@ -29,8 +29,7 @@ class DebitRequestSerializer(serializers.Serializer):
         required=False,
         default="",
         allow_blank=True,
-        help_text="The client's own reference (accepted for the SDK's model; the withdraw saga does not "
-        "record it yet).",
+        help_text="The client's own reference, kept on the withdraw saga (its memo).",
     )
 
     class Meta:

@@ -104,6 +104,7 @@ class DebitView(APIView):
             amount=data["amount"],
             currency=data["currency"],
             destination=data["destination"],
+            client_reference=data["reference"],
             reference=saga_reference(request),
             requested_by=str(request.user.id),
         )

@@ -104,12 +104,12 @@ def test_credit_with_a_body_that_is_not_json_is_415(api, caller):
 
 
 def test_debit_starts_a_withdraw_saga(api, caller_wallet):
-    response = _post(
-        api, f"/v1/wallets/{caller_wallet.id}/debit", {"amount": 100_00, "currency": "USD", "destination": "iban:DE1"}
-    )
+    body = {"amount": 100_00, "currency": "USD", "destination": "iban:DE1", "reference": "po-77"}
+    response = _post(api, f"/v1/wallets/{caller_wallet.id}/debit", body)
     assert response.status_code == 202, response.content
     assert response.json()["kind"] == "WITHDRAW" and response.json()["status"] == "PENDING"
-    assert Saga.objects.get().source_reference == "iban:DE1"
+    saga = Saga.objects.get()
+    assert (saga.source_reference, saga.memo) == ("iban:DE1", "po-77")
 
 
 def test_debit_needs_a_destination_and_a_key(api, caller_wallet):

@@ -18,8 +18,7 @@ class DebitRequest:
         amount (int): Amount in minor units of the currency (500_00 = 500.00 USD).
         currency (str): ISO 4217 alphabetic currency code.
         destination (str): Where the payout goes (e.g. a bank account id).
-        reference (str | Unset): The client's own reference (accepted for the SDK's model; the withdraw saga does not
-            record it yet). Default: ''.
+        reference (str | Unset): The client's own reference, kept on the withdraw saga (its memo). Default: ''.
     """
 
     amount: int

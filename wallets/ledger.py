@@ -365,9 +365,15 @@ def lock(
 
 
 def write(
-    locked: Locked, *, appends: list[Append], journal: Journal | None = None, now: datetime | None = None
+    locked: Locked,
+    *,
+    appends: list[Append],
+    journal: Journal | None = None,
+    now: datetime | None = None,
+    extra: Iterable[tuple[str, list]] = (),
 ) -> Written:
-    """Append the events, apply their balance effects and post the journal, all or nothing."""
+    """Append the events, apply their balance effects and post the journal, all or nothing.
+    `extra` statements (sql, params) travel in the same batch, after the engine's and the hooks'."""
     now = now or timezone.now()
     if journal is not None:
         journal.check_balanced()
@@ -427,8 +433,8 @@ def write(
     head_rows = [(w, version, expected, digest) for w, (expected, version, digest) in heads.items()]
     build = _statements_by_array if _pg() else _statements_by_row
     statements, heads_at = build(balance_deltas, head_rows, event_rows, journal, now)
-    extra = [statement for hook in WRITE_HOOKS for statement in hook(appends, now)]
-    results = _batch(statements + extra)
+    hooked = [statement for hook in WRITE_HOOKS for statement in hook(appends, now)]
+    results = _batch(statements + hooked + list(extra))
     if heads_at is not None and results[heads_at][1] != len(heads):
         # The row lock makes this unreachable; if a path ever appended without it, fail loudly.
         raise LedgerError("a stream moved on while it was being appended to", code=LedgerErrorCode.CONCURRENCY_CONFLICT)

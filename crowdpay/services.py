@@ -7,11 +7,12 @@ sees the row and answers 409 (still running), 422 (another request) or the store
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from crowdpay.errors import Conflict, DomainError, Unprocessable
@@ -45,7 +46,10 @@ def idempotency_claim(*, caller: str, key: str, fingerprint: str, method: str, p
     for _attempt in range(3):
         now = timezone.now()
         try:
-            with transaction.atomic():
+            # Inside a transaction the insert needs a savepoint, so that a duplicate key leaves the
+            # transaction usable; in autocommit one INSERT is its own transaction, and wrapping it
+            # would only add a BEGIN and a COMMIT round trip to every request.
+            with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
                 record = IdempotencyKey.objects.create(
                     caller=caller,
                     key=key,

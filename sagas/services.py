@@ -30,7 +30,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from compliance import screening
@@ -376,16 +377,16 @@ def _transfer_hold(saga: Saga) -> None:
 def _transfer_instant(fields: dict, expected: dict, screened: tuple) -> Saga:
     created: list[Saga] = []
 
-    def within(journal_id: uuid.UUID) -> None:
+    def rows(journal_id: uuid.UUID) -> list[tuple[str, list]]:
+        # The saga row and its steps ride in the ledger's write batch: same transaction, and no
+        # round trip of their own while the wallet rows are locked.
         saga = Saga(**fields, state=State.SUCCEEDED, journal_id=journal_id)
-        saga.save(force_insert=True)
-        SagaStep.objects.bulk_create(
-            [
-                SagaStep(saga=saga, step=screened[0], result=screened[1], detail=screened[2]),
-                SagaStep(saga=saga, step="transfer", result="completed", detail={"journal_id": str(journal_id)}),
-            ]
-        )
+        steps = [
+            SagaStep(saga=saga, step=screened[0], result=screened[1], detail=screened[2]),
+            SagaStep(saga=saga, step="transfer", result="completed", detail={"journal_id": str(journal_id)}),
+        ]
         created.append(saga)
+        return _insert_statements([saga]) + _insert_statements(steps)
 
     try:
         ledger.transfer_execute(
@@ -395,14 +396,27 @@ def _transfer_instant(fields: dict, expected: dict, screened: tuple) -> Saga:
             amount=fields["amount"],
             currency=fields["currency"],
             memo=fields["memo"],
-            within=within,
+            statements=rows,
         )
     except IntegrityError:
         twin = _same_request(fields["reference"], expected)
         if twin is None:
             raise
         return twin
-    return created[0]
+    saga = created[0]
+    saga._state.adding, saga._state.db = False, connection.alias  # it was inserted with the movement
+    saga._update_initial_state()
+    return saga
+
+
+def _insert_statements(objs: list) -> list[tuple[str, list]]:
+    """The INSERT Django's `bulk_create` would run for `objs` (one model), as (sql, params) pairs,
+    unsent. Defaults and `auto_now(_add)` values are filled in on the objects as Django does."""
+    model = type(objs[0])
+    fields = [f for f in model._meta.concrete_fields if not f.generated and f is not model._meta.auto_field]
+    query = InsertQuery(model)
+    query.insert_values(fields, objs)
+    return [(statement, list(params)) for statement, params in query.get_compiler(connection=connection).as_sql()]
 
 
 # --- advancing ------------------------------------------------------------------------------------

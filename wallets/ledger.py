@@ -24,7 +24,9 @@ funding account is no hot spot.
 from __future__ import annotations
 
 import json
+import re
 import uuid
+import weakref
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -170,6 +172,117 @@ def _as_uuid(value: object) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
+class Prepared:
+    """A statement PostgreSQL parses and plans once per connection instead of once per movement.
+
+    The engine's batches travel as simple-protocol messages, and in that protocol every statement
+    is parsed, analysed, rewritten and planned again each time: on an idle server that was more
+    than half of a transfer's backend CPU, before a single row was touched. So each of the
+    engine's statements is PREPAREd once per connection and the batches send `EXECUTE name(...)`
+    with the values bound client-side as before: still one message and one round trip per step,
+    and PostgreSQL keeps the plan (a generic one once it has seen it is no worse). The statements
+    take arrays or one JSON document, never a variable number of values, so one plan fits every
+    movement. Prepared statements are per session and survive a rolled-back transaction; a new
+    connection prepares them again on its first batch (a connection pooler that hands one
+    session's statements to another, pgbouncer in transaction mode, is not supported here).
+    """
+
+    _all: dict[str, Prepared] = {}
+
+    def __init__(self, name: str, types: tuple[str, ...], sql: str) -> None:
+        self.name, self.types, self.sql = name, types, sql
+        self.execute = f"EXECUTE {name}({', '.join(['%s'] * len(types))})"
+        Prepared._all[name] = self
+
+    def __call__(self, *params: object) -> tuple[str, list]:
+        if len(params) != len(self.types):
+            raise TypeError(f"{self.name} takes {len(self.types)} values, not {len(params)}")
+        return self.execute, list(params)
+
+    @classmethod
+    def ensure(cls, conn) -> None:
+        """PREPARE every registered statement on `conn` (a psycopg connection) unless done."""
+        done = _prepared_on.get(conn)
+        if done is not None and len(done) == len(cls._all):
+            return
+        done = _prepared_on.setdefault(conn, set())
+        missing = [statement for name, statement in cls._all.items() if name not in done]
+        with conn.cursor() as cursor:
+            for statement in missing:
+                cursor.execute(f"PREPARE {statement.name}({', '.join(statement.types)}) AS {statement.sql}")
+                done.add(statement.name)
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9:_.-]*")
+
+
+def _array(values: Iterable[object]) -> object:
+    """An array parameter as PostgreSQL's array text ('{1,2}'), built with one join instead of
+    psycopg adapting each element in Python; the prepared statement's types cast it. Only for
+    elements that need no quoting in that syntax (numbers, UUIDs, hex digests, currency codes);
+    anything else goes to psycopg as a list."""
+    values = list(values)
+    texts = [str(value) for value in values]
+    if all(text and _PLAIN.fullmatch(text) for text in texts):
+        return "{" + ",".join(texts) + "}"
+    return values
+
+
+_prepared_on: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # psycopg connection -> names
+
+
+# The engine's statements on PostgreSQL. Locks are taken in ascending id order: `ORDER BY id` under
+# `FOR UPDATE` locks the rows as the sort hands them out.
+_JOURNAL_BY_REFERENCE = Prepared(
+    "ledger_journal_by_reference", ("text",), f"SELECT id, kind FROM {JOURNAL} WHERE reference = $1"
+)
+_LOCK_WALLETS = Prepared(
+    "ledger_lock_wallets",
+    ("uuid[]",),
+    f"SELECT id, status, version, head_hash FROM {WALLETS} WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+)
+_LOCK_BALANCES = Prepared(
+    "ledger_lock_balances",
+    ("uuid[]", "text[]"),
+    f"SELECT b.id, b.wallet_id, b.currency, b.posted, b.held FROM {BALANCES} AS b"
+    " JOIN unnest($1, $2) AS p(wallet_id, currency) ON b.wallet_id = p.wallet_id AND b.currency = p.currency"
+    " ORDER BY b.id FOR UPDATE OF b",
+)
+_UPDATE_BALANCES = Prepared(
+    "ledger_update_balances",
+    ("bigint[]", "bigint[]", "bigint[]"),
+    f"UPDATE {BALANCES} AS b SET posted = b.posted + d.posted, held = b.held + d.held"
+    " FROM unnest($1, $2, $3) AS d(id, posted, held) WHERE b.id = d.id",
+)
+# `version = expected` is the optimistic check the stream's append states; the caller checks that
+# every head moved, and the unique (wallet, version) constraint on events backs it up.
+_UPDATE_HEADS = Prepared(
+    "ledger_update_heads",
+    ("uuid[]", "bigint[]", "bigint[]", "text[]"),
+    f"UPDATE {WALLETS} AS w SET version = h.version, head_hash = h.head_hash"
+    " FROM unnest($1, $2, $3, $4) AS h(id, version, expected, head_hash) WHERE w.id = h.id AND w.version = h.expected",
+)
+_INSERT_EVENTS = Prepared(
+    "ledger_insert_events",
+    ("timestamptz", "text", "jsonb"),
+    f"INSERT INTO {EVENTS} (wallet_id, version, type, data, occurred_at, key_id, prev_hash, hash)"
+    " SELECT e.wallet_id, e.version, e.type, e.data, $1, $2, e.prev_hash, e.hash FROM jsonb_to_recordset($3)"
+    " AS e(wallet_id uuid, version bigint, type text, data jsonb, prev_hash text, hash text)",
+)
+_INSERT_JOURNAL = Prepared(
+    "ledger_insert_journal",
+    ("uuid", "text", "text", "text", "timestamptz"),
+    f"INSERT INTO {JOURNAL} (id, reference, kind, memo, created_at) VALUES ($1, $2, $3, $4, $5)",
+)
+_INSERT_POSTINGS = Prepared(
+    "ledger_insert_postings",
+    ("uuid", "jsonb"),
+    f"INSERT INTO {POSTINGS} (journal_id, account, wallet_id, currency, amount)"
+    " SELECT $1, p.account, p.wallet_id, p.currency, p.amount FROM jsonb_to_recordset($2)"
+    " AS p(account text, wallet_id uuid, currency text, amount bigint)",
+)
+
+
 def _batch(statements: list[tuple[str, list]]) -> list[tuple[list[tuple] | None, int]]:
     """Run the statements in order and return each one's (rows or None, rowcount).
 
@@ -187,6 +300,8 @@ def _batch(statements: list[tuple[str, list]]) -> list[tuple[list[tuple] | None,
         connection.validate_no_broken_transaction()
         sql = ";\n".join(statement for statement, _ in statements)
         params = [p for _, ps in statements for p in ps]
+        with connection.wrap_database_errors:
+            Prepared.ensure(connection.connection)
         with connection.wrap_database_errors, psycopg.ClientCursor(connection.connection) as cursor:
             cursor.execute(sql, params)
             while True:
@@ -217,28 +332,33 @@ def lock(
     """
     wallet_ids = sorted(set(wallet_ids))
     pairs = sorted(set(pairs) | set(create))
-    pg = _pg()
-    as_param = (lambda w: w) if pg else (lambda w: w.hex)
-    for_update = " FOR UPDATE" if pg or connection.features.has_select_for_update else ""
     statements: list[tuple[str, list]] = []
-    if reference is not None:
-        statements.append((f"SELECT id, kind FROM {JOURNAL} WHERE reference = %s", [reference]))
-    statements.append(
-        (
-            f"SELECT id, status, version, head_hash FROM {WALLETS}"
-            f" WHERE id IN ({', '.join(['%s'] * len(wallet_ids))}) ORDER BY id{for_update}",
-            [as_param(w) for w in wallet_ids],
-        )
-    )
-    if pairs:
+    if _pg():
+        if reference is not None:
+            statements.append(_JOURNAL_BY_REFERENCE(reference))
+        statements.append(_LOCK_WALLETS(_array(wallet_ids)))
+        if pairs:
+            statements.append(_LOCK_BALANCES(_array(w for w, _ in pairs), _array(c for _, c in pairs)))
+    else:
+        for_update = " FOR UPDATE" if connection.features.has_select_for_update else ""
+        if reference is not None:
+            statements.append((f"SELECT id, kind FROM {JOURNAL} WHERE reference = %s", [reference]))
         statements.append(
             (
-                f"SELECT id, wallet_id, currency, posted, held FROM {BALANCES}"
-                f" WHERE (wallet_id, currency) IN (VALUES {', '.join(['(%s, %s)'] * len(pairs))})"
-                f" ORDER BY id{for_update}",
-                [p for w, c in pairs for p in (as_param(w), c)],
+                f"SELECT id, status, version, head_hash FROM {WALLETS}"
+                f" WHERE id IN ({', '.join(['%s'] * len(wallet_ids))}) ORDER BY id{for_update}",
+                [w.hex for w in wallet_ids],
             )
         )
+        if pairs:
+            statements.append(
+                (
+                    f"SELECT id, wallet_id, currency, posted, held FROM {BALANCES}"
+                    f" WHERE (wallet_id, currency) IN (VALUES {', '.join(['(%s, %s)'] * len(pairs))})"
+                    f" ORDER BY id{for_update}",
+                    [p for w, c in pairs for p in (w.hex, c)],
+                )
+            )
     results = [rows for rows, _ in _batch(statements)]
     journal = None
     if reference is not None:
@@ -261,9 +381,15 @@ def lock(
 
 
 def write(
-    locked: Locked, *, appends: list[Append], journal: Journal | None = None, now: datetime | None = None
+    locked: Locked,
+    *,
+    appends: list[Append],
+    journal: Journal | None = None,
+    now: datetime | None = None,
+    extra: Iterable[tuple[str, list]] = (),
 ) -> Written:
-    """Append the events, apply their balance effects and post the journal, all or nothing."""
+    """Append the events, apply their balance effects and post the journal, all or nothing.
+    `extra` statements (sql, params) travel in the same batch, after the engine's and the hooks'."""
     now = now or timezone.now()
     if journal is not None:
         journal.check_balanced()
@@ -323,8 +449,8 @@ def write(
     head_rows = [(w, version, expected, digest) for w, (expected, version, digest) in heads.items()]
     build = _statements_by_array if _pg() else _statements_by_row
     statements, heads_at = build(balance_deltas, head_rows, event_rows, journal, now)
-    extra = [statement for hook in WRITE_HOOKS for statement in hook(appends, now)]
-    results = _batch(statements + extra)
+    hooked = [statement for hook in WRITE_HOOKS for statement in hook(appends, now)]
+    results = _batch(statements + hooked + list(extra))
     if heads_at is not None and results[heads_at][1] != len(heads):
         # The row lock makes this unreachable; if a path ever appended without it, fail loudly.
         raise LedgerError("a stream moved on while it was being appended to", code=LedgerErrorCode.CONCURRENCY_CONFLICT)
@@ -332,10 +458,14 @@ def write(
 
 
 # The write's statements, in two spellings of the same rows. On PostgreSQL each statement takes all
-# its rows as one JSON document (`jsonb_to_recordset`): its text is the same whatever the number of
-# events or legs, so psycopg caches its parsing, and binding it is one string escape instead of
-# quoting every value. Elsewhere, plain statements with one placeholder per value. Both return
-# (statements, index of the chain-head update, whose row count the caller checks).
+# its rows at once, so its text is the same whatever the number of events or legs (psycopg caches
+# its parsing): the two UPDATEs one array per column (`unnest`), the INSERTs one JSON document
+# (`jsonb_to_recordset`, one string escape instead of quoting every value). The UPDATEs join their
+# rows to a table, and the planner knows an array constant's length but guesses 100 rows for
+# `jsonb_to_recordset`: with that guess it hashes and scans the whole balance or wallet table,
+# a cost that grows with the number of wallets; with `unnest` it probes the primary key per row.
+# Elsewhere, plain statements with one placeholder per value. Both return (statements, index of
+# the chain-head update, whose row count the caller checks).
 
 
 def _rows(rows: list[dict]) -> str:
@@ -345,71 +475,40 @@ def _rows(rows: list[dict]) -> str:
 def _statements_by_array(balance_deltas, head_rows, event_rows, journal, now):
     statements: list[tuple[str, list]] = []
     if balance_deltas:
-        statements.append(
-            (
-                f"UPDATE {BALANCES} AS b SET posted = b.posted + d.posted, held = b.held + d.held"
-                " FROM jsonb_to_recordset(%s::jsonb) AS d(id bigint, posted bigint, held bigint) WHERE b.id = d.id",
-                [_rows([{"id": i, "posted": p, "held": h} for i, p, h in balance_deltas])],
-            )
-        )
+        statements.append(_UPDATE_BALANCES(*[_array(column) for column in zip(*balance_deltas, strict=True)]))
     heads_at = None
     if head_rows:
-        # `version = expected` is the optimistic check the stream's append states; the caller checks
-        # that every head moved, and the unique (wallet, version) constraint on events backs it up.
         heads_at = len(statements)
-        statements.append(
-            (
-                f"UPDATE {WALLETS} AS w SET version = h.version, head_hash = h.head_hash"
-                " FROM jsonb_to_recordset(%s::jsonb) AS h(id uuid, version bigint, expected bigint, head_hash text)"
-                " WHERE w.id = h.id AND w.version = h.expected",
-                [_rows([{"id": w, "version": v, "expected": e, "head_hash": h} for w, v, e, h in head_rows])],
-            )
-        )
+        statements.append(_UPDATE_HEADS(*[_array(column) for column in zip(*head_rows, strict=True)]))
     if event_rows:
         statements.append(
-            (
-                f"INSERT INTO {EVENTS} (wallet_id, version, type, data, occurred_at, key_id, prev_hash, hash)"
-                " SELECT e.wallet_id, e.version, e.type, e.data, %s, %s, e.prev_hash, e.hash"
-                " FROM jsonb_to_recordset(%s::jsonb)"
-                " AS e(wallet_id uuid, version bigint, type text, data jsonb, prev_hash text, hash text)",
-                [
-                    now,
-                    event_rows[0][5],
-                    _rows(
-                        [
-                            {"wallet_id": w, "version": v, "type": t, "data": d, "prev_hash": prev, "hash": h}
-                            for w, v, t, d, _, _, prev, h in event_rows
-                        ]
-                    ),
-                ],
+            _INSERT_EVENTS(
+                now,
+                event_rows[0][5],
+                _rows(
+                    [
+                        {"wallet_id": w, "version": v, "type": t, "data": d, "prev_hash": prev, "hash": h}
+                        for w, v, t, d, _, _, prev, h in event_rows
+                    ]
+                ),
             )
         )
     if journal is not None:
+        statements.append(_INSERT_JOURNAL(journal.id, journal.reference, journal.kind, journal.memo, now))
         statements.append(
-            (
-                f"INSERT INTO {JOURNAL} (id, reference, kind, memo, created_at) VALUES (%s, %s, %s, %s, %s)",
-                [journal.id, journal.reference, journal.kind, journal.memo, now],
-            )
-        )
-        statements.append(
-            (
-                f"INSERT INTO {POSTINGS} (journal_id, account, wallet_id, currency, amount)"
-                " SELECT %s, p.account, p.wallet_id, p.currency, p.amount FROM jsonb_to_recordset(%s::jsonb)"
-                " AS p(account text, wallet_id uuid, currency text, amount bigint)",
-                [
-                    journal.id,
-                    _rows(
-                        [
-                            {
-                                "account": leg.account,
-                                "wallet_id": leg.wallet_id,
-                                "currency": leg.currency,
-                                "amount": leg.amount,
-                            }
-                            for leg in journal.legs
-                        ]
-                    ),
-                ],
+            _INSERT_POSTINGS(
+                journal.id,
+                _rows(
+                    [
+                        {
+                            "account": leg.account,
+                            "wallet_id": leg.wallet_id,
+                            "currency": leg.currency,
+                            "amount": leg.amount,
+                        }
+                        for leg in journal.legs
+                    ]
+                ),
             )
         )
     return statements, heads_at

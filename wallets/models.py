@@ -60,7 +60,8 @@ class Wallet(ConcurrentTransitionMixin, models.Model):
 class Balance(models.Model):
     """One row per wallet and currency. `available = posted - held`, never negative."""
 
-    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="balances")
+    # No index of its own: the unique (wallet, currency) constraint's index serves look-ups by wallet.
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="balances", db_index=False)
     currency = models.CharField(max_length=3)
     posted = models.BigIntegerField(default=0)
     held = models.BigIntegerField(default=0)
@@ -84,7 +85,10 @@ class Event(models.Model):
     """One entry of a wallet's append-only, HMAC-chained stream. Never updated, never deleted:
     on PostgreSQL a trigger refuses both."""
 
-    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="events", db_constraint=True)
+    # No index of its own: the unique (wallet, version) constraint's index serves look-ups by wallet.
+    wallet = models.ForeignKey(
+        Wallet, on_delete=models.PROTECT, related_name="events", db_constraint=True, db_index=False
+    )
     version = models.PositiveBigIntegerField()
     type = models.CharField(max_length=40)
     data = models.JSONField()
@@ -114,7 +118,9 @@ class Hold(ConcurrentTransitionMixin, models.Model):
         TRANSFER = "TRANSFER"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    reference = models.CharField(max_length=200, unique=True)
+    # Unique through Meta.constraints, not `unique=True`: on PostgreSQL that would also build a
+    # varchar_pattern_ops (LIKE) index that no query reads and every insert pays for.
+    reference = models.CharField(max_length=200)
     wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="holds")
     currency = models.CharField(max_length=3)
     amount = models.BigIntegerField()
@@ -124,7 +130,10 @@ class Hold(ConcurrentTransitionMixin, models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="hold_amount_positive")]
+        constraints = [
+            models.UniqueConstraint(fields=["reference"], name="hold_reference_uniq"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="hold_amount_positive"),
+        ]
 
     def __str__(self) -> str:
         return f"hold {self.amount} {self.currency} ({self.status})"
@@ -143,13 +152,14 @@ class JournalEntry(models.Model):
     that wrote it idempotent: the same reference can never move money twice."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    reference = models.CharField(max_length=200, unique=True)
+    reference = models.CharField(max_length=200)  # unique through Meta.constraints (see Hold)
     kind = models.CharField(max_length=24)
     memo = models.CharField(max_length=500, blank=True, default="")
     created_at = models.DateTimeField()
 
     class Meta:
         verbose_name_plural = "journal entries"
+        constraints = [models.UniqueConstraint(fields=["reference"], name="journalentry_reference_uniq")]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.reference}"
@@ -162,7 +172,10 @@ class Posting(models.Model):
 
     journal = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="postings")
     account = models.CharField(max_length=64)
-    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, null=True, blank=True, related_name="postings")
+    # No index of its own: the (wallet, currency) index below serves look-ups by wallet.
+    wallet = models.ForeignKey(
+        Wallet, on_delete=models.PROTECT, null=True, blank=True, related_name="postings", db_index=False
+    )
     currency = models.CharField(max_length=3)
     amount = models.BigIntegerField()
 

@@ -445,10 +445,14 @@ def transfer_execute(
     conversion: Conversion | None = None,
     memo: str = "",
     within: Callable[[uuid.UUID], None] | None = None,
+    statements: Callable[[uuid.UUID], list[tuple[str, list]]] | None = None,
 ) -> uuid.UUID:
     """Both phases in one transaction: the instant path of a transfer that needs no wait.
     The stream still records TransferInitiated then TransferCompleted. `within(journal_id)` runs
-    inside the same transaction (the saga records its outcome there). Returns the journal id."""
+    inside the same transaction, after the write. `statements(journal_id)` returns (sql, params)
+    pairs that ride in the write's own batch instead (no round trip of their own while the rows
+    are locked; the saga records its outcome so). Neither runs when the reference was already
+    used. Returns the journal id."""
     _check_transfer(from_wallet_id, to_wallet_id, amount, currency, conversion)
     to_currency = conversion.to_currency if conversion else currency
     reference = transfer_reference(transfer_id)
@@ -483,7 +487,8 @@ def transfer_execute(
                 return done
             locked.wallet(from_wallet_id, Access.SEND)
             locked.wallet(to_wallet_id, Access.RECEIVE)
-            ledger.write(locked, appends=appends, journal=journal)
+            extra = statements(journal.id) if statements is not None else ()
+            ledger.write(locked, appends=appends, journal=journal, extra=extra)
             if within is not None:
                 within(journal.id)
             return journal.id

@@ -36,7 +36,8 @@ def test_raw_sql_shows_no_plaintext_and_every_value_names_its_key(settings):
     made = profile(uuid.uuid4(), status=KycProfile.Status.PENDING)
     row = raw_row(made.pk)
     for stored, plain in zip(row, PLAIN, strict=True):
-        assert plain not in stored and plain.split()[0] not in stored
+        # no word long enough to mean something (a 2-letter one turns up in random base64 by chance)
+        assert plain not in stored and not [w for w in plain.split() if len(w) >= 5 and w in stored]
         assert stored.startswith("pii1:k1:")
     again = KycProfile.objects.get(pk=made.pk)
     assert (again.legal_name, again.date_of_birth, again.document_number, again.address) == PLAIN

@@ -20,8 +20,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
+from crowdpay.admin import ReadOnlyAdmin
 from crowdpay.errors import DomainError
-from wallets.admin import BalanceInline, ReadOnlyAdmin, WalletAdmin
+from wallets.admin import BalanceInline, WalletAdmin
 from wallets.models import Event, Wallet
 
 from . import crypto, selectors, services

@@ -6,26 +6,20 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
+from crowdpay.admin import ReadOnlyAdmin, ReadOnlyInline
 from crowdpay.errors import DomainError
 
 from . import services
 from .models import FxRate, Payout, Saga, SagaStep
 
 
-class SagaStepInline(admin.TabularInline):
+class SagaStepInline(ReadOnlyInline):
     model = SagaStep
     fields = ("at", "step", "result", "detail")
-    readonly_fields = fields
-    extra = 0
-    max_num = 0
-    can_delete = False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Saga)
-class SagaAdmin(admin.ModelAdmin):
+class SagaAdmin(ReadOnlyAdmin):
     list_display = ("id", "kind", "state", "amount", "currency", "wallet_id", "error_code", "attempts", "created_at")
     list_filter = ("kind", "state", "currency")
     search_fields = ("=id", "=wallet__id", "=counterparty_wallet__id", "reference", "source_reference")
@@ -34,15 +28,6 @@ class SagaAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in Saga._meta.fields]
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(FxRate)

@@ -3,45 +3,20 @@ postings change only through wallets.services."""
 
 from django.contrib import admin
 
+from crowdpay.admin import ReadOnlyAdmin, ReadOnlyInline
+
 from .models import Balance, Event, Hold, JournalEntry, Posting, Wallet
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class BalanceInline(admin.TabularInline):
+class BalanceInline(ReadOnlyInline):
     model = Balance
     fields = ("currency", "posted", "held", "available")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
-class EventInline(admin.TabularInline):
+class EventInline(ReadOnlyInline):
     model = Event
     fields = ("version", "type", "data", "occurred_at", "hash")
-    readonly_fields = fields
     ordering = ("-version",)
-    extra = 0
-    max_num = 0
-    can_delete = False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Wallet)
@@ -70,18 +45,9 @@ class EventAdmin(ReadOnlyAdmin):
     search_fields = ("=wallet__id",)
 
 
-class PostingInline(admin.TabularInline):
+class PostingInline(ReadOnlyInline):
     model = Posting
     fields = ("account", "currency", "amount")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(JournalEntry)

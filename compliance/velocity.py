@@ -24,10 +24,11 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
-from wallets.ledger import Append, uuid_param
+from wallets.ledger import Append, Prepared, uuid_param
 from wallets.models import Hold
 from wallets.projection import EventType
 
@@ -38,6 +39,16 @@ BUCKETS = OutflowBucket._meta.db_table
 
 _OUT = (EventType.FUNDS_HELD, EventType.TRANSFER_INITIATED)
 _BACK = (EventType.FUNDS_RELEASED, EventType.TRANSFER_FAILED)
+
+
+_UPSERT_SQL = (
+    f"INSERT INTO {BUCKETS} (wallet_id, currency, minute, amount) VALUES {{}}"
+    f" ON CONFLICT (wallet_id, currency, minute) DO UPDATE SET amount = {BUCKETS}.amount + excluded.amount"
+)
+# On PostgreSQL one prepared EXECUTE per bucket, in the movement's own message (see `ledger.Prepared`).
+_UPSERT_BUCKET = Prepared(
+    "compliance_upsert_outflow_bucket", ("uuid", "text", "bigint", "bigint"), _UPSERT_SQL.format("($1, $2, $3, $4)")
+)
 
 
 def epoch_minute(moment: datetime) -> int:
@@ -59,12 +70,18 @@ def outflow_statements(appends: list[Append], now: datetime) -> Iterable[tuple[s
     if not changes:
         return []
     rows = [(w, c, m, amount) for (w, c, m), amount in sorted(changes.items()) if amount]
-    sql = (
-        f"INSERT INTO {BUCKETS} (wallet_id, currency, minute, amount) VALUES "
-        + ", ".join(["(%s, %s, %s, %s)"] * len(rows))
-        + f" ON CONFLICT (wallet_id, currency, minute) DO UPDATE SET amount = {BUCKETS}.amount + excluded.amount"
+    if connection.vendor == "postgresql":
+        return [_UPSERT_BUCKET(*row) for row in rows]
+    return (
+        [
+            (
+                _UPSERT_SQL.format(", ".join(["(%s, %s, %s, %s)"] * len(rows))),
+                [p for w, c, m, a in rows for p in (uuid_param(w), c, m, a)],
+            )
+        ]
+        if rows
+        else []
     )
-    return [(sql, [p for w, c, m, a in rows for p in (uuid_param(w), c, m, a)])] if rows else []
 
 
 def outflow_24h(*, wallet_id: uuid.UUID, currency: str, now: datetime | None = None) -> int:

@@ -241,26 +241,30 @@ _LOCK_WALLETS = Prepared(
     ("uuid[]",),
     f"SELECT id, status, version, head_hash FROM {WALLETS} WHERE id = ANY($1) ORDER BY id FOR UPDATE",
 )
+# Balances are read by wallet and currency array, never by joining a row set: a prepared statement
+# runs a generic plan, which cannot know how many rows an array or a set-returning function holds
+# (it guesses ten), and for a join on such a guess it would hash and scan the whole table, a cost
+# that grows with every wallet opened. `= ANY(array)` on an index plans as an index scan whatever
+# the array's length. It locks every (wallet, currency) pair of the product; `lock()` keeps the pairs
+# asked for (the extra rows belong to wallets this movement has just locked, so nobody waits on them).
 _LOCK_BALANCES = Prepared(
     "ledger_lock_balances",
     ("uuid[]", "text[]"),
-    f"SELECT b.id, b.wallet_id, b.currency, b.posted, b.held FROM {BALANCES} AS b"
-    " JOIN unnest($1, $2) AS p(wallet_id, currency) ON b.wallet_id = p.wallet_id AND b.currency = p.currency"
-    " ORDER BY b.id FOR UPDATE OF b",
+    f"SELECT id, wallet_id, currency, posted, held FROM {BALANCES}"
+    " WHERE wallet_id = ANY($1) AND currency = ANY($2) ORDER BY id FOR UPDATE",
 )
-_UPDATE_BALANCES = Prepared(
-    "ledger_update_balances",
-    ("bigint[]", "bigint[]", "bigint[]"),
-    f"UPDATE {BALANCES} AS b SET posted = b.posted + d.posted, held = b.held + d.held"
-    " FROM unnest($1, $2, $3) AS d(id, posted, held) WHERE b.id = d.id",
+# The UPDATEs go one row per EXECUTE, each a primary-key probe, all in the write's one message.
+_UPDATE_BALANCE = Prepared(
+    "ledger_update_balance",
+    ("bigint", "bigint", "bigint"),
+    f"UPDATE {BALANCES} SET posted = posted + $2, held = held + $3 WHERE id = $1",
 )
 # `version = expected` is the optimistic check the stream's append states; the caller checks that
 # every head moved, and the unique (wallet, version) constraint on events backs it up.
-_UPDATE_HEADS = Prepared(
-    "ledger_update_heads",
-    ("uuid[]", "bigint[]", "bigint[]", "text[]"),
-    f"UPDATE {WALLETS} AS w SET version = h.version, head_hash = h.head_hash"
-    " FROM unnest($1, $2, $3, $4) AS h(id, version, expected, head_hash) WHERE w.id = h.id AND w.version = h.expected",
+_UPDATE_HEAD = Prepared(
+    "ledger_update_head",
+    ("uuid", "bigint", "bigint", "text"),
+    f"UPDATE {WALLETS} SET version = $2, head_hash = $4 WHERE id = $1 AND version = $3",
 )
 _INSERT_EVENTS = Prepared(
     "ledger_insert_events",
@@ -338,7 +342,7 @@ def lock(
             statements.append(_JOURNAL_BY_REFERENCE(reference))
         statements.append(_LOCK_WALLETS(_array(wallet_ids)))
         if pairs:
-            statements.append(_LOCK_BALANCES(_array(w for w, _ in pairs), _array(c for _, c in pairs)))
+            statements.append(_LOCK_BALANCES(_array(wallet_ids), _array(sorted({c for _, c in pairs}))))
     else:
         for_update = " FOR UPDATE" if connection.features.has_select_for_update else ""
         if reference is not None:
@@ -367,7 +371,8 @@ def lock(
     wallet_rows = results[0]
     balance_rows = results[1] if pairs else []
     wallets = {_as_uuid(r[0]): LockedWallet(_as_uuid(r[0]), r[1], r[2], r[3]) for r in wallet_rows}
-    balances = {(_as_uuid(r[1]), r[2]): LockedBalance(r[0], r[3], r[4]) for r in balance_rows}
+    wanted = set(pairs)
+    balances = {key: LockedBalance(r[0], r[3], r[4]) for r in balance_rows if (key := (_as_uuid(r[1]), r[2])) in wanted}
     missing = [(w, c) for w, c in sorted(set(create)) if (w, c) not in balances and w in wallets]
     if missing and journal is None:
         with connection.cursor() as cursor:
@@ -451,21 +456,19 @@ def write(
     statements, heads_at = build(balance_deltas, head_rows, event_rows, journal, now)
     hooked = [statement for hook in WRITE_HOOKS for statement in hook(appends, now)]
     results = _batch(statements + hooked + list(extra))
-    if heads_at is not None and results[heads_at][1] != len(heads):
+    if sum(results[at][1] for at in heads_at) != len(heads):
         # The row lock makes this unreachable; if a path ever appended without it, fail loudly.
         raise LedgerError("a stream moved on while it was being appended to", code=LedgerErrorCode.CONCURRENCY_CONFLICT)
     return Written(journal_id=journal.id if journal else None, events=written)
 
 
-# The write's statements, in two spellings of the same rows. On PostgreSQL each statement takes all
-# its rows at once, so its text is the same whatever the number of events or legs (psycopg caches
-# its parsing): the two UPDATEs one array per column (`unnest`), the INSERTs one JSON document
-# (`jsonb_to_recordset`, one string escape instead of quoting every value). The UPDATEs join their
-# rows to a table, and the planner knows an array constant's length but guesses 100 rows for
-# `jsonb_to_recordset`: with that guess it hashes and scans the whole balance or wallet table,
-# a cost that grows with the number of wallets; with `unnest` it probes the primary key per row.
-# Elsewhere, plain statements with one placeholder per value. Both return (statements, index of
-# the chain-head update, whose row count the caller checks).
+# The write's statements, in two spellings of the same rows. On PostgreSQL every statement is a
+# prepared one whose generic plan touches only the rows it names: the UPDATEs one EXECUTE per row (a
+# primary-key probe each; an UPDATE joined to a parameter array would plan as a hash join over the
+# whole table, see `_LOCK_BALANCES`), the INSERTs all their rows as one JSON document
+# (`jsonb_to_recordset`: one string escape instead of quoting every value, and an INSERT has no join
+# to misplan). Elsewhere, plain statements with one placeholder per value. Both return (statements,
+# indexes of the chain-head updates, whose row counts the caller checks).
 
 
 def _rows(rows: list[dict]) -> str:
@@ -474,12 +477,9 @@ def _rows(rows: list[dict]) -> str:
 
 def _statements_by_array(balance_deltas, head_rows, event_rows, journal, now):
     statements: list[tuple[str, list]] = []
-    if balance_deltas:
-        statements.append(_UPDATE_BALANCES(*[_array(column) for column in zip(*balance_deltas, strict=True)]))
-    heads_at = None
-    if head_rows:
-        heads_at = len(statements)
-        statements.append(_UPDATE_HEADS(*[_array(column) for column in zip(*head_rows, strict=True)]))
+    statements.extend(_UPDATE_BALANCE(*delta) for delta in balance_deltas)
+    heads_at = list(range(len(statements), len(statements) + len(head_rows)))
+    statements.extend(_UPDATE_HEAD(*head) for head in head_rows)
     if event_rows:
         statements.append(
             _INSERT_EVENTS(
@@ -521,10 +521,10 @@ def _statements_by_row(balance_deltas, head_rows, event_rows, journal, now):
         (f"UPDATE {BALANCES} SET posted = posted + %s, held = held + %s WHERE id = %s", [d_posted, d_held, balance_id])
         for balance_id, d_posted, d_held in balance_deltas
     ]
-    heads_at = None
+    heads_at = []
     if head_rows:
-        # One row per statement here: sum the heads' row counts through one statement per head.
-        heads_at = len(statements)
+        # One statement for every head: its row count is the number of heads that moved.
+        heads_at.append(len(statements))
         statements.append(
             (
                 f"UPDATE {WALLETS} SET version = CASE id {' '.join(['WHEN %s THEN %s'] * len(head_rows))} END,"

@@ -1,7 +1,8 @@
 """Real-time risk score, 0 (clean) to 100.
 
-The built-in scorer adds points for each fraud signal it sees, using only indexed reads of recent
-rows (the wallet's stored assessments, the owner's balances), never a wallet's whole history:
+The built-in scorer adds points for each fraud signal it sees. The rules are pure functions of
+`Facts`, which `compliance.screening` reads in one query (indexed reads of recent rows: the wallet's
+stored assessments, the owner's wallets and balances; never a wallet's whole history):
 
 | signal | points | when |
 |---|---|---|
@@ -29,10 +30,6 @@ from datetime import datetime, timedelta
 import httpx
 from django.conf import settings
 
-from wallets.models import Balance, Wallet
-
-from .models import RiskAssessment
-
 log = logging.getLogger(__name__)
 
 SPIKE_FACTOR = 5
@@ -50,15 +47,28 @@ class Score:
     source: str = "rules"
 
 
+@dataclass(frozen=True)
+class Facts:
+    """What the rules read, gathered by `compliance.screening` in one query before they run."""
+
+    young: bool  # the wallet is less than YOUNG old
+    recent_screenings: int  # screenings of the wallet in the last RAPID_WINDOW
+    currency_known: bool  # one of the owner's wallets is based in, or holds, the currency
+    counterparty_seen: bool  # this wallet was approved to pay the counterparty before
+    approved_amounts: tuple[int, ...]  # the wallet's last HISTORY approved amounts in the currency
+
+
 @dataclass
 class Subject:
     operation: str
-    wallet: Wallet
+    wallet_id: uuid.UUID
+    owner_id: uuid.UUID
     amount: int
     currency: str
     counterparty_wallet_id: uuid.UUID | None
     saga_id: uuid.UUID | None
     now: datetime
+    facts: Facts
     points: list[tuple[str, int, str]] = field(default_factory=list)
 
     def add(self, signal: str, points: int, reason: str) -> None:
@@ -66,13 +76,7 @@ class Subject:
 
 
 def _amount_vs_history(s: Subject) -> None:
-    recent = list(
-        RiskAssessment.objects.filter(
-            wallet_id=s.wallet.id, currency=s.currency, outcome=RiskAssessment.Outcome.APPROVE
-        )
-        .order_by("-created_at")
-        .values_list("amount", flat=True)[:HISTORY]
-    )
+    recent = s.facts.approved_amounts
     large = getattr(settings, "RISK_LARGE_AMOUNT", 2000_00)
     if len(recent) >= 3:
         usual = statistics.median(recent)
@@ -83,37 +87,25 @@ def _amount_vs_history(s: Subject) -> None:
 
 
 def _rapid_succession(s: Subject) -> None:
-    count = RiskAssessment.objects.filter(wallet_id=s.wallet.id, created_at__gte=s.now - RAPID_WINDOW).count()
+    count = s.facts.recent_screenings
     if count >= RAPID_COUNT:
         s.add("rapid_succession", 25, f"{count} operations in the last {int(RAPID_WINDOW.total_seconds() // 60)} min")
 
 
 def _young_wallet(s: Subject) -> None:
-    if s.wallet.created_at > s.now - YOUNG:
+    if s.facts.young:
         s.add("young_wallet", 15, "the wallet is less than 24 hours old")
 
 
 def _unusual_currency(s: Subject) -> None:
-    owner = s.wallet.owner_id
-    # Two existence probes, the second only when the first finds nothing: most owners hold the
-    # currency they pay in as a wallet's base currency, so this is usually one indexed read.
-    known = (
-        Wallet.objects.filter(owner_id=owner, base_currency=s.currency).exists()
-        or Balance.objects.filter(wallet__owner_id=owner, currency=s.currency).exists()
-    )
-    if not known:
+    if not s.facts.currency_known:
         s.add("unusual_currency", 15, f"the owner has never used {s.currency}")
 
 
 def _new_counterparty(s: Subject) -> None:
     if s.operation != "transfer" or s.counterparty_wallet_id is None:
         return
-    seen = RiskAssessment.objects.filter(
-        wallet_id=s.wallet.id,
-        counterparty_wallet_id=s.counterparty_wallet_id,
-        outcome=RiskAssessment.Outcome.APPROVE,
-    ).exists()
-    if not seen:
+    if not s.facts.counterparty_seen:
         s.add("new_counterparty", 10, "first transfer to this counterparty")
 
 
@@ -136,8 +128,8 @@ def remote_score(subject: Subject, rules: Score, *, client: httpx.Client | None 
     endpoint = settings.RISK_SERVICE_ENDPOINT.rstrip("/")
     payload = {
         "operation": subject.operation,
-        "wallet_id": str(subject.wallet.id),
-        "owner_id": str(subject.wallet.owner_id),
+        "wallet_id": str(subject.wallet_id),
+        "owner_id": str(subject.owner_id),
         "amount": subject.amount,
         "currency": subject.currency,
         "counterparty_wallet_id": str(subject.counterparty_wallet_id) if subject.counterparty_wallet_id else None,

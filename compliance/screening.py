@@ -24,13 +24,15 @@ import uuid
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from wallets.errors import LedgerError
-from wallets.models import Wallet
+from wallets.ledger import uuid_param
+from wallets.models import Balance, Wallet
 
 from . import risk, velocity
-from .models import AuditEntry, KycProfile, RiskAssessment
+from .models import AuditEntry, KycProfile, OutflowBucket, RiskAssessment, WalletLimit
 
 APPROVE, REVIEW, DECLINE = "approve", "review", "decline"
 OUTFLOWS = ("withdraw", "transfer")
@@ -55,11 +57,91 @@ def outflow_24h(*, wallet_id: uuid.UUID, currency: str) -> int:
     return velocity.outflow_24h(wallet_id=wallet_id, currency=currency)
 
 
-def _kyc_gate(operation: str, wallet: Wallet, amount: int) -> Decision | None:
-    status = (
-        KycProfile.objects.filter(owner_id=wallet.owner_id).values_list("status", flat=True).first()
-        or KycProfile.Status.UNVERIFIED
+@dataclass(frozen=True)
+class _Context:
+    """Everything screening reads about the wallet, from one query (`_context`)."""
+
+    owner_id: uuid.UUID
+    status: str
+    kyc_status: str
+    daily_limit: int
+    outflow_24h: int
+    earlier_id: int | None  # the assessment this saga already got for this operation, if any
+    facts: risk.Facts
+
+
+_RA = RiskAssessment._meta.db_table
+_WALLETS = Wallet._meta.db_table
+_CONTEXT_SQL = f"""
+SELECT
+  w.owner_id, w.status, w.created_at > %(young_since)s,
+  (SELECT k.status FROM {KycProfile._meta.db_table} k WHERE k.owner_id = w.owner_id),
+  (SELECT l.daily_limit FROM {WalletLimit._meta.db_table} l WHERE l.wallet_id = w.id),
+  (SELECT COALESCE(SUM(o.amount), 0) FROM {OutflowBucket._meta.db_table} o
+    WHERE o.wallet_id = w.id AND o.currency = %(currency)s AND o.minute > %(window_start)s AND o.minute <= %(minute)s),
+  (SELECT r.id FROM {_RA} r WHERE r.saga_id = %(saga_id)s AND r.operation = %(operation)s AND r.wallet_id = w.id
+    ORDER BY r.created_at LIMIT 1),
+  (SELECT COUNT(*) FROM {_RA} r WHERE r.wallet_id = w.id AND r.created_at >= %(rapid_since)s),
+  EXISTS (SELECT 1 FROM {_WALLETS} o WHERE o.owner_id = w.owner_id AND o.base_currency = %(currency)s)
+    OR EXISTS (SELECT 1 FROM {Balance._meta.db_table} b JOIN {_WALLETS} o ON o.id = b.wallet_id
+      WHERE o.owner_id = w.owner_id AND b.currency = %(currency)s),
+  EXISTS (SELECT 1 FROM {_RA} r WHERE r.wallet_id = w.id AND r.counterparty_wallet_id = %(counterparty)s
+    AND r.outcome = %(approve)s)
+FROM {_WALLETS} w WHERE w.id = %(wallet_id)s
+"""
+_AMOUNTS_SQL = (
+    f"SELECT amount FROM {_RA} WHERE wallet_id = %s AND currency = %s AND outcome = %s"
+    f" ORDER BY created_at DESC LIMIT {risk.HISTORY}"
+)
+
+
+def _context(
+    *, operation: str, wallet_id: uuid.UUID, currency: str, counterparty: uuid.UUID | None, saga_id, now
+) -> _Context | None:
+    """One query (two when the risk rules will need the amount history) for every check below:
+    the same SQL on PostgreSQL and SQLite. None when the wallet does not exist."""
+    ops = connection.ops
+    minute = velocity.epoch_minute(now)
+    params = {
+        "young_since": ops.adapt_datetimefield_value(now - risk.YOUNG),
+        "rapid_since": ops.adapt_datetimefield_value(now - risk.RAPID_WINDOW),
+        "currency": currency,
+        "window_start": minute - velocity.WINDOW_MINUTES,
+        "minute": minute,
+        "saga_id": uuid_param(saga_id) if saga_id is not None else None,
+        "operation": operation,
+        "counterparty": uuid_param(counterparty) if counterparty is not None else None,
+        "approve": RiskAssessment.Outcome.APPROVE,
+        "wallet_id": uuid_param(wallet_id),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_CONTEXT_SQL, params)
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        owner, status, young, kyc, limit, outflow, earlier, recent, known, seen = row
+        amounts: tuple[int, ...] = ()
+        if earlier is None:
+            cursor.execute(_AMOUNTS_SQL, [uuid_param(wallet_id), currency, RiskAssessment.Outcome.APPROVE])
+            amounts = tuple(amount for (amount,) in cursor.fetchall())
+    return _Context(
+        owner_id=owner if isinstance(owner, uuid.UUID) else uuid.UUID(owner),
+        status=status,
+        kyc_status=kyc or KycProfile.Status.UNVERIFIED,
+        daily_limit=settings.WALLET_DEFAULT_LIMIT if limit is None else limit,
+        outflow_24h=max(outflow or 0, 0),
+        earlier_id=earlier,
+        facts=risk.Facts(
+            young=bool(young),
+            recent_screenings=recent,
+            currency_known=bool(known),
+            counterparty_seen=bool(seen),
+            approved_amounts=amounts,
+        ),
     )
+
+
+def _kyc_gate(operation: str, status: str, amount: int) -> Decision | None:
     if status == KycProfile.Status.VERIFIED:
         return None
     if status == KycProfile.Status.REJECTED:
@@ -76,9 +158,8 @@ def _kyc_gate(operation: str, wallet: Wallet, amount: int) -> Decision | None:
     return None
 
 
-def _velocity(wallet_id: uuid.UUID, amount: int, currency: str) -> Decision | None:
-    limit = velocity.limit_for(wallet_id=wallet_id)
-    spent = velocity.outflow_24h(wallet_id=wallet_id, currency=currency)
+def _velocity(context: _Context, amount: int, currency: str) -> Decision | None:
+    limit, spent = context.daily_limit, context.outflow_24h
     if spent + amount > limit:
         return Decision(
             DECLINE,
@@ -98,14 +179,14 @@ def _risk_decision(score: risk.Score) -> Decision:
     return Decision(APPROVE, None, score.reasons, score.score)
 
 
-def _auto_freeze(wallet: Wallet, decision: Decision) -> None:
-    if decision.code not in settings.COMPLIANCE_AUTO_FREEZE_CODES or wallet.status != Wallet.Status.ACTIVE:
+def _auto_freeze(wallet_id: uuid.UUID, status: str, decision: Decision) -> None:
+    if decision.code not in settings.COMPLIANCE_AUTO_FREEZE_CODES or status != Wallet.Status.ACTIVE:
         return
     from wallets.services import wallet_freeze
 
     reason = f"automatic freeze on {decision.code}: " + "; ".join(decision.reasons)
     try:
-        wallet_freeze(wallet_id=wallet.id, actor=AUTO_FREEZE_ACTOR, reason=reason[:1000])
+        wallet_freeze(wallet_id=wallet_id, actor=AUTO_FREEZE_ACTOR, reason=reason[:1000])
     except LedgerError:
         return  # frozen or closed meanwhile: nothing to do
     AuditEntry.objects.create(
@@ -113,7 +194,7 @@ def _auto_freeze(wallet: Wallet, decision: Decision) -> None:
         actor_label=AUTO_FREEZE_ACTOR,
         action="wallet_auto_freeze",
         object_type="wallet",
-        object_id=str(wallet.id),
+        object_id=str(wallet_id),
         reason=reason,
         data={"code": decision.code, "score": decision.score},
     )
@@ -132,37 +213,41 @@ def screen(
     `wallet_id` being the source) before any money moves."""
     if operation not in OPERATIONS:
         raise ValueError(f"operation must be one of {', '.join(OPERATIONS)}")
-    if saga_id is not None:
-        earlier = (
-            RiskAssessment.objects.filter(saga_id=saga_id, operation=operation, wallet_id=wallet_id)
-            .order_by("created_at")
-            .first()
-        )
-        if earlier is not None:
-            return Decision(earlier.outcome, earlier.code or None, tuple(earlier.reasons), earlier.score)
-
-    wallet = Wallet.objects.filter(pk=wallet_id).only("id", "owner_id", "status", "created_at").first()
-    if wallet is None:
+    now = timezone.now()
+    context = _context(
+        operation=operation,
+        wallet_id=wallet_id,
+        currency=currency,
+        counterparty=counterparty_wallet_id,
+        saga_id=saga_id,
+        now=now,
+    )
+    if context is None:
         return Decision(DECLINE, "wallet_not_found", ("the wallet does not exist",))
+    if context.earlier_id is not None:
+        earlier = RiskAssessment.objects.get(pk=context.earlier_id)
+        return Decision(earlier.outcome, earlier.code or None, tuple(earlier.reasons), earlier.score)
 
     decision: Decision | None = None
     source = "gate"
-    if wallet.status == Wallet.Status.CLOSED:
+    if context.status == Wallet.Status.CLOSED:
         decision = Decision(DECLINE, "wallet_closed", ("the wallet is closed",))
-    elif operation in OUTFLOWS and wallet.status == Wallet.Status.FROZEN:
+    elif operation in OUTFLOWS and context.status == Wallet.Status.FROZEN:
         decision = Decision(DECLINE, "wallet_frozen", ("the wallet is frozen",))
-    decision = decision or _kyc_gate(operation, wallet, amount)
+    decision = decision or _kyc_gate(operation, context.kyc_status, amount)
     if decision is None and operation in OUTFLOWS:
-        decision = _velocity(wallet_id, amount, currency)
+        decision = _velocity(context, amount, currency)
     if decision is None:
         subject = risk.Subject(
             operation=operation,
-            wallet=wallet,
+            wallet_id=wallet_id,
+            owner_id=context.owner_id,
             amount=amount,
             currency=currency,
             counterparty_wallet_id=counterparty_wallet_id,
             saga_id=saga_id,
-            now=timezone.now(),
+            now=now,
+            facts=context.facts,
         )
         score = risk.assess(subject)
         source = score.source
@@ -171,7 +256,7 @@ def screen(
     RiskAssessment.objects.create(
         operation=operation,
         wallet_id=wallet_id,
-        owner_id=wallet.owner_id,
+        owner_id=context.owner_id,
         counterparty_wallet_id=counterparty_wallet_id,
         saga_id=saga_id,
         amount=amount,
@@ -183,5 +268,5 @@ def screen(
         reasons=list(decision.reasons),
     )
     if decision.outcome == DECLINE:
-        _auto_freeze(wallet, decision)
+        _auto_freeze(wallet_id, context.status, decision)
     return decision

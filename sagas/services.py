@@ -41,6 +41,7 @@ from wallets import services as ledger
 from wallets.currencies import validate_amount, validate_currency
 from wallets.errors import LedgerError, LedgerErrorCode
 from wallets.fx import Conversion, Quote, convert
+from wallets.ledger import uuid_param
 from wallets.models import Wallet
 
 from . import gateways
@@ -137,16 +138,34 @@ def _wallet_id(value) -> uuid.UUID:
     return wallet_id
 
 
-def _wallet(value) -> Wallet:
-    wallet = Wallet.objects.filter(pk=_wallet_id(value)).first()
-    if wallet is None:
-        raise LedgerError(f"wallet {value} does not exist", code=LedgerErrorCode.WALLET_NOT_FOUND)
-    return wallet
+_SAGAS = Saga._meta.db_table
+_WALLETS = Wallet._meta.db_table
 
 
-def _same_request(reference: str, expected: dict) -> Saga | None:
+def _begin(reference: str, expected: dict, *wallet_ids: uuid.UUID) -> tuple[Saga | None, list[str]]:
+    """What starting a saga reads, in one query: the saga already started with `reference` (if
+    any, checked against `expected` as `_same_request` does) and the base currency of each wallet.
+    The wallets are not checked when the saga exists: a replay answers what it answered before."""
+    placeholders = ", ".join(["%s"] * len(wallet_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT s.id FROM {_SAGAS} s WHERE s.reference = %s), w.id, w.base_currency"  # noqa: S608
+            f" FROM (SELECT 1) AS one LEFT JOIN {_WALLETS} w ON w.id IN ({placeholders})",
+            [reference, *(uuid_param(w) for w in wallet_ids)],
+        )
+        rows = cursor.fetchall()
+    if rows[0][0] is not None:
+        return _same_request(reference, expected, Saga.objects.get(pk=rows[0][0])), []
+    currencies = {_wallet_id(w): currency for _, w, currency in rows if w is not None}
+    for wallet_id in wallet_ids:
+        if wallet_id not in currencies:
+            raise LedgerError(f"wallet {wallet_id} does not exist", code=LedgerErrorCode.WALLET_NOT_FOUND)
+    return None, [currencies[w] for w in wallet_ids]
+
+
+def _same_request(reference: str, expected: dict, saga: Saga | None = None) -> Saga | None:
     """The saga already started with `reference`, if any; refused when its parameters differ."""
-    saga = Saga.objects.filter(reference=reference).first()
+    saga = saga or Saga.objects.filter(reference=reference).first()
     if saga is None:
         return None
     for name, value in expected.items():
@@ -224,12 +243,11 @@ def funding_start(
         "source": source or "",
         "source_reference": source_reference or "",
     }
-    found = _same_request(reference, expected)
-    if found is not None:
-        return found
     validate_amount(amount)
     validate_currency(currency)
-    _wallet(wid)
+    found, _ = _begin(reference, expected, wid)
+    if found is not None:
+        return found
     return _create(
         {**expected, "reference": reference, "requested_by": requested_by or ""},
         expected,
@@ -259,14 +277,13 @@ def withdraw_start(
         "currency": currency,
         "source_reference": destination or "",
     }
-    found = _same_request(reference, expected)
-    if found is not None:
-        return found
     validate_amount(amount)
     validate_currency(currency)
     if not (destination or "").strip():
         raise SagaError("a payout destination is required", code=SagaErrorCode.DESTINATION_REQUIRED)
-    _wallet(wid)
+    found, _ = _begin(reference, expected, wid)
+    if found is not None:
+        return found
     return _create(
         {
             **expected,
@@ -305,22 +322,21 @@ def transfer_start(
         "currency": currency,
         "memo": memo,
     }
-    found = _same_request(reference, expected)
-    if found is not None:
-        return found
     validate_amount(amount)
     validate_currency(currency)
-    _wallet(source_id)
-    target = _wallet(target_id)
     if source_id == target_id:
         raise LedgerError("a wallet cannot transfer to itself", code=LedgerErrorCode.SAME_WALLET)
+    found, currencies = _begin(reference, expected, source_id, target_id)
+    if found is not None:
+        return found
+    target_currency = currencies[1]
     saga_id = uuid.uuid4()
     fields = {
         **expected,
         "id": saga_id,
         "reference": reference,
         "requested_by": requested_by or "",
-        "target_currency": target.base_currency if target.base_currency != currency else "",
+        "target_currency": target_currency if target_currency != currency else "",
     }
     decision = screening.screen(
         operation="transfer",

@@ -18,6 +18,12 @@ def wallet_get(*, wallet_id: uuid.UUID, owner_id: uuid.UUID | None = None) -> Wa
     return wallet_list(owner_id=owner_id).filter(pk=wallet_id).first()
 
 
+def wallet_owned(*, wallet_id: uuid.UUID, owner_id: uuid.UUID | None = None) -> bool:
+    """Whether the wallet exists (and is `owner_id`'s, when given): one indexed probe, no balances."""
+    qs = Wallet.objects.filter(pk=wallet_id)
+    return (qs if owner_id is None else qs.filter(owner_id=owner_id)).exists()
+
+
 def event_page(*, wallet_id: uuid.UUID, after: int = 0, limit: int = 100) -> list[Event]:
     """Events with version > `after`, in order: the cursor is the last version seen."""
     return list(Event.objects.filter(wallet_id=wallet_id, version__gt=after).order_by("version")[:limit])

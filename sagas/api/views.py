@@ -21,7 +21,7 @@ from crowdpay.api.permissions import (
     WalletTransferScope,
 )
 from sagas import selectors, services
-from wallets.api.views import WALLET_ID, owned_wallet, validated
+from wallets.api.views import WALLET_ID, owned_wallet_id, validated
 
 from .serializers import (
     CreditRequestSerializer,
@@ -70,9 +70,8 @@ class CreditView(APIView):
         """Start a FundingSaga: screening, confirmation with the payment provider, then the credit.
         Answers 202 with the Operation; wait for it with `GET /v1/operations/{id}?wait=30`."""
         data = validated(CreditRequestSerializer, request.data)
-        wallet = owned_wallet(request, wallet_id)
         saga = services.funding_start(
-            wallet_id=wallet.id,
+            wallet_id=owned_wallet_id(request, wallet_id),
             amount=data["amount"],
             currency=data["currency"],
             source=data["source"],
@@ -98,9 +97,8 @@ class DebitView(APIView):
         """Start a WithdrawSaga: screening, a hold, the payout, then the capture (or the release of
         the hold if the payout fails). Answers 202 with the Operation."""
         data = validated(DebitRequestSerializer, request.data)
-        wallet = owned_wallet(request, wallet_id)
         saga = services.withdraw_start(
-            wallet_id=wallet.id,
+            wallet_id=owned_wallet_id(request, wallet_id),
             amount=data["amount"],
             currency=data["currency"],
             destination=data["destination"],
@@ -128,9 +126,8 @@ class TransferView(APIView):
         request (status SUCCEEDED); a refusal on its merits (funds, frozen wallet) is a FAILED
         Operation with its `error`."""
         data = validated(TransferRequestSerializer, request.data)
-        source = owned_wallet(request, data["from_wallet_id"])
         saga = services.transfer_start(
-            from_wallet_id=source.id,
+            from_wallet_id=owned_wallet_id(request, data["from_wallet_id"]),
             to_wallet_id=data["to_wallet_id"],
             amount=data["amount"],
             currency=data["currency"],

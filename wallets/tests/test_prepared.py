@@ -22,7 +22,7 @@ def transfer(source, destination, amount=1):
 
 def prepared_names() -> set[str]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT name FROM pg_prepared_statements WHERE name LIKE 'ledger_%%'")
+        cursor.execute("SELECT name FROM pg_prepared_statements WHERE name = ANY(%s)", [list(ledger.Prepared._all)])
         return {row[0] for row in cursor.fetchall()}
 
 

@@ -453,7 +453,9 @@ def write(
     ]
     head_rows = [(w, version, expected, digest) for w, (expected, version, digest) in heads.items()]
     build = _statements_by_array if _pg() else _statements_by_row
-    statements, heads_at = build(balance_deltas, head_rows, event_rows, journal, now)
+    statements, heads_at = build(balance_deltas, head_rows, event_rows, now)
+    if journal is not None:
+        statements += _journal_statements(journal, now)
     hooked = [statement for hook in WRITE_HOOKS for statement in hook(appends, now)]
     results = _batch(statements + hooked + list(extra))
     if sum(results[at][1] for at in heads_at) != len(heads):
@@ -475,7 +477,7 @@ def _rows(rows: list[dict]) -> str:
     return json.dumps(rows, default=str, separators=(",", ":"))
 
 
-def _statements_by_array(balance_deltas, head_rows, event_rows, journal, now):
+def _statements_by_array(balance_deltas, head_rows, event_rows, now):
     statements: list[tuple[str, list]] = []
     statements.extend(_UPDATE_BALANCE(*delta) for delta in balance_deltas)
     heads_at = list(range(len(statements), len(statements) + len(head_rows)))
@@ -493,28 +495,10 @@ def _statements_by_array(balance_deltas, head_rows, event_rows, journal, now):
                 ),
             )
         )
-    if journal is not None:
-        statements.append(_INSERT_JOURNAL(journal.id, journal.reference, journal.kind, journal.memo, now))
-        statements.append(
-            _INSERT_POSTINGS(
-                journal.id,
-                _rows(
-                    [
-                        {
-                            "account": leg.account,
-                            "wallet_id": leg.wallet_id,
-                            "currency": leg.currency,
-                            "amount": leg.amount,
-                        }
-                        for leg in journal.legs
-                    ]
-                ),
-            )
-        )
     return statements, heads_at
 
 
-def _statements_by_row(balance_deltas, head_rows, event_rows, journal, now):
+def _statements_by_row(balance_deltas, head_rows, event_rows, now):
     ops = connection.ops
     when = ops.adapt_datetimefield_value(now)
     statements: list[tuple[str, list]] = [
@@ -547,28 +531,53 @@ def _statements_by_row(balance_deltas, head_rows, event_rows, journal, now):
                 ],
             )
         )
-    if journal is not None:
-        statements.append(
-            (
-                f"INSERT INTO {JOURNAL} (id, reference, kind, memo, created_at) VALUES (%s, %s, %s, %s, %s)",
-                [uuid_param(journal.id), journal.reference, journal.kind, journal.memo, when],
-            )
-        )
-        statements.append(
-            (
-                f"INSERT INTO {POSTINGS} (journal_id, account, wallet_id, currency, amount) VALUES "
-                + ", ".join(["(%s, %s, %s, %s, %s)"] * len(journal.legs)),
-                [
-                    p
-                    for leg in journal.legs
-                    for p in (
-                        uuid_param(journal.id),
-                        leg.account,
-                        uuid_param(leg.wallet_id) if leg.wallet_id else None,
-                        leg.currency,
-                        leg.amount,
-                    )
-                ],
-            )
-        )
     return statements, heads_at
+
+
+def _journal_statements(journal: Journal, now: datetime) -> list[tuple[str, list]]:
+    """The journal entry and its postings, as (sql, params) pairs for this database."""
+    statements: list[tuple[str, list]] = []
+    if _pg():
+        statements.append(_INSERT_JOURNAL(journal.id, journal.reference, journal.kind, journal.memo, now))
+        statements.append(
+            _INSERT_POSTINGS(
+                journal.id,
+                _rows(
+                    [
+                        {
+                            "account": leg.account,
+                            "wallet_id": leg.wallet_id,
+                            "currency": leg.currency,
+                            "amount": leg.amount,
+                        }
+                        for leg in journal.legs
+                    ]
+                ),
+            )
+        )
+        return statements
+    when = connection.ops.adapt_datetimefield_value(now)
+    statements.append(
+        (
+            f"INSERT INTO {JOURNAL} (id, reference, kind, memo, created_at) VALUES (%s, %s, %s, %s, %s)",
+            [uuid_param(journal.id), journal.reference, journal.kind, journal.memo, when],
+        )
+    )
+    statements.append(
+        (
+            f"INSERT INTO {POSTINGS} (journal_id, account, wallet_id, currency, amount) VALUES "
+            + ", ".join(["(%s, %s, %s, %s, %s)"] * len(journal.legs)),
+            [
+                p
+                for leg in journal.legs
+                for p in (
+                    uuid_param(journal.id),
+                    leg.account,
+                    uuid_param(leg.wallet_id) if leg.wallet_id else None,
+                    leg.currency,
+                    leg.amount,
+                )
+            ],
+        )
+    )
+    return statements

@@ -477,18 +477,18 @@ def transfer_execute(
 
     def write() -> uuid.UUID:
         with transaction.atomic():
+            # The journal goes in with the lock (`post`): a replay of the reference is answered
+            # through the unique constraint by `_journal_once`.
             locked = ledger.lock(
                 wallet_ids=[from_wallet_id, to_wallet_id],
                 pairs=[(from_wallet_id, currency)],
                 create=[(to_wallet_id, to_currency)],
-                reference=reference,
+                post=journal,
             )
-            if (done := locked.journal_for(reference, "transfer")) is not None:
-                return done
             locked.wallet(from_wallet_id, Access.SEND)
             locked.wallet(to_wallet_id, Access.RECEIVE)
             extra = statements(journal.id) if statements is not None else ()
-            ledger.write(locked, appends=appends, journal=journal, extra=extra)
+            ledger.write(locked, appends=appends, extra=extra)
             if within is not None:
                 within(journal.id)
             return journal.id

@@ -67,7 +67,10 @@ class _Context:
     daily_limit: int
     outflow_24h: int
     earlier_id: int | None  # the assessment this saga already got for this operation, if any
-    facts: risk.Facts
+    young: bool
+    recent_screenings: int
+    currency_known: bool
+    counterparty_seen: bool
 
 
 _RA = RiskAssessment._meta.db_table
@@ -98,8 +101,8 @@ _AMOUNTS_SQL = (
 def _context(
     *, operation: str, wallet_id: uuid.UUID, currency: str, counterparty: uuid.UUID | None, saga_id, now
 ) -> _Context | None:
-    """One query (two when the risk rules will need the amount history) for every check below:
-    the same SQL on PostgreSQL and SQLite. None when the wallet does not exist."""
+    """One query for every check below but the amount history (`_approved_amounts`, read only when
+    the risk rules run): the same SQL on PostgreSQL and SQLite. None when the wallet does not exist."""
     ops = connection.ops
     minute = velocity.epoch_minute(now)
     params = {
@@ -117,13 +120,9 @@ def _context(
     with connection.cursor() as cursor:
         cursor.execute(_CONTEXT_SQL, params)
         row = cursor.fetchone()
-        if row is None:
-            return None
-        owner, status, young, kyc, limit, outflow, earlier, recent, known, seen = row
-        amounts: tuple[int, ...] = ()
-        if earlier is None:
-            cursor.execute(_AMOUNTS_SQL, [uuid_param(wallet_id), currency, RiskAssessment.Outcome.APPROVE])
-            amounts = tuple(amount for (amount,) in cursor.fetchall())
+    if row is None:
+        return None
+    owner, status, young, kyc, limit, outflow, earlier, recent, known, seen = row
     return _Context(
         owner_id=owner if isinstance(owner, uuid.UUID) else uuid.UUID(owner),
         status=status,
@@ -131,14 +130,17 @@ def _context(
         daily_limit=settings.WALLET_DEFAULT_LIMIT if limit is None else limit,
         outflow_24h=max(outflow or 0, 0),
         earlier_id=earlier,
-        facts=risk.Facts(
-            young=bool(young),
-            recent_screenings=recent,
-            currency_known=bool(known),
-            counterparty_seen=bool(seen),
-            approved_amounts=amounts,
-        ),
+        young=bool(young),
+        recent_screenings=recent,
+        currency_known=bool(known),
+        counterparty_seen=bool(seen),
     )
+
+
+def _approved_amounts(wallet_id: uuid.UUID, currency: str) -> tuple[int, ...]:
+    with connection.cursor() as cursor:
+        cursor.execute(_AMOUNTS_SQL, [uuid_param(wallet_id), currency, RiskAssessment.Outcome.APPROVE])
+        return tuple(amount for (amount,) in cursor.fetchall())
 
 
 def _kyc_gate(operation: str, status: str, amount: int) -> Decision | None:
@@ -247,7 +249,13 @@ def screen(
             counterparty_wallet_id=counterparty_wallet_id,
             saga_id=saga_id,
             now=now,
-            facts=context.facts,
+            facts=risk.Facts(
+                young=context.young,
+                recent_screenings=context.recent_screenings,
+                currency_known=context.currency_known,
+                counterparty_seen=context.counterparty_seen,
+                approved_amounts=_approved_amounts(wallet_id, currency),
+            ),
         )
         score = risk.assess(subject)
         source = score.source

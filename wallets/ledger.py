@@ -168,7 +168,7 @@ def uuid_param(value: uuid.UUID) -> object:
     return value if _pg() else value.hex
 
 
-def _as_uuid(value: object) -> uuid.UUID:
+def as_uuid(value: object) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
@@ -380,12 +380,12 @@ def lock(
     journal = None
     if reference is not None:
         found = results.pop(0)
-        journal = (_as_uuid(found[0][0]), found[0][1]) if found else None
+        journal = (as_uuid(found[0][0]), found[0][1]) if found else None
     wallet_rows = results[0]
     balance_rows = results[1] if pairs else []
-    wallets = {_as_uuid(r[0]): LockedWallet(_as_uuid(r[0]), r[1], r[2], r[3]) for r in wallet_rows}
+    wallets = {as_uuid(r[0]): LockedWallet(as_uuid(r[0]), r[1], r[2], r[3]) for r in wallet_rows}
     wanted = set(pairs)
-    balances = {key: LockedBalance(r[0], r[3], r[4]) for r in balance_rows if (key := (_as_uuid(r[1]), r[2])) in wanted}
+    balances = {key: LockedBalance(r[0], r[3], r[4]) for r in balance_rows if (key := (as_uuid(r[1]), r[2])) in wanted}
     missing = [(w, c) for w, c in sorted(set(create)) if (w, c) not in balances and w in wallets]
     if missing and journal is None:
         with connection.cursor() as cursor:

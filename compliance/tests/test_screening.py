@@ -257,6 +257,22 @@ def test_an_old_wallet_in_its_own_currency_scores_zero(verified_wallet):
     assert (decision.outcome, decision.score, decision.reasons) == ("approve", 0, ())
 
 
+def test_a_currency_the_owner_only_holds_is_not_unusual(verified_wallet):
+    # the owner's wallets are all based in USD, but one of them holds EUR: EUR is known
+    ledger.wallet_credit(wallet_id=verified_wallet.id, amount=5_00, currency="EUR", reference="eur-seed")
+    assert not any("never used" in r for r in screen(verified_wallet, "credit", 1_00, currency="EUR").reasons)
+    assert any("never used GBP" in r for r in screen(verified_wallet, "credit", 1_00, currency="GBP").reasons)
+
+
+def test_screening_reads_the_wallet_and_every_signal_in_one_query_and_the_history_in_another(verified_wallet, django_assert_num_queries):
+    other = WalletFactory()
+    with django_assert_num_queries(3):  # the context, the amount history, the stored answer
+        decision = screen(verified_wallet, "transfer", 10_00, counterparty_wallet_id=other.id, saga_id=uuid.uuid4())
+    assert decision.approved
+    with django_assert_num_queries(2):  # a gate decides: no history needed
+        assert screen(verified_wallet, "withdraw", 10**12).code == "velocity_limit_exceeded"
+
+
 # --- remote risk service --------------------------------------------------------------------------
 
 

@@ -56,3 +56,28 @@ def test_array_parameters_are_one_literal_unless_an_element_needs_quoting():
 def test_a_prepared_statement_checks_its_number_of_values():
     with pytest.raises(TypeError):
         ledger.Prepared._all["ledger_journal_by_reference"]("a", "b")
+
+
+@pg_only
+@pytest.mark.django_db(transaction=True)
+def test_generic_plans_probe_indexes_instead_of_joining_a_parameter_set():
+    """A prepared statement runs a generic plan that cannot know how many values an array holds;
+    the engine's statements must not join one (that planned as a hash join over the whole table)."""
+    source, destination = funded(amount=100), funded(amount=1)
+    transfer(source, destination)  # prepares every statement on this connection
+    samples = {
+        "ledger_lock_wallets": f"'{{{source.id},{destination.id}}}'",
+        "ledger_lock_balances": f"'{{{source.id},{destination.id}}}', '{{USD}}'",
+        "ledger_update_balance": "1, 0, 0",
+        "ledger_update_head": f"'{source.id}', 1, 1, 'x'",
+        "ledger_journal_by_reference": "'r'",
+    }
+    with connection.cursor() as cursor:
+        cursor.execute("SET plan_cache_mode = force_generic_plan")
+        try:
+            for name, args in samples.items():
+                cursor.execute(f"EXPLAIN EXECUTE {name}({args})")
+                plan = "\n".join(row[0] for row in cursor.fetchall())
+                assert "Join" not in plan and "Function Scan" not in plan, (name, plan)
+        finally:
+            cursor.execute("RESET plan_cache_mode")

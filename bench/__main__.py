@@ -154,7 +154,7 @@ def _table(results: dict) -> str:
             extra.append(
                 f"{key}: row lock held (lock granted -> commit done) p50 {_fmt(f['lock_held_p50_ms'])} ms, "
                 f"p99 {_fmt(f['lock_held_p99_ms'])} ms; "
-                f"of which engine write p50 {_fmt(f['lock_to_write_done_p50_ms'])} ms; "
+                f"of which work before the last message p50 {_fmt(f['lock_to_last_message_p50_ms'])} ms; "
                 f"errors {f['errors']}"
             )
     for key in ("http", "funding_saga"):
@@ -168,7 +168,7 @@ def _table(results: dict) -> str:
         extra.append(
             f"one process alone, transfer after transfer: latency p50 {_fmt(lw['latency_p50_ms'])} ms, rows locked "
             f"p50 {_fmt(lw['lock_held_p50_ms'])} ms (p99 {_fmt(lw['lock_held_p99_ms'])}), "
-            f"of which engine write {_fmt(lw['lock_to_write_done_p50_ms'])} ms; "
+            f"of which work before the last message {_fmt(lw['lock_to_last_message_p50_ms'])} ms; "
             f"CPU per transfer: client {_fmt(lw['client_cpu_ms'])} ms, "
             f"PostgreSQL backend {_fmt(lw['server_cpu_ms'])} ms"
         )

@@ -73,7 +73,7 @@ def transfer(source: uuid.UUID, destination: uuid.UUID) -> dict:
 
 def lock_window(wallets: list[uuid.UUID], count: int) -> dict:
     """One process, one transfer at a time, among `wallets`: how long the rows stay locked when no
-    other bench process competes (lock granted -> write done -> commit done)."""
+    other bench process competes (lock granted -> last message sent -> commit done)."""
     import random
     import time
 
@@ -83,15 +83,16 @@ def lock_window(wallets: list[uuid.UUID], count: int) -> dict:
 
     rng = random.Random(7)
     marks: dict[str, float] = {}
-    original = ledger.lock
+    original, original_batch = ledger.lock, ledger._batch
 
     def timed_lock(**kwargs):
         locked = original(**kwargs)
         marks["locked"] = time.perf_counter()
         return locked
 
-    def written(journal_id) -> None:
-        marks["written"] = time.perf_counter()
+    def timed_batch(statements):
+        marks["written"] = time.perf_counter()  # the last one a movement sends carries the COMMIT
+        return original_batch(statements)
 
     from django.db import connection
 
@@ -100,7 +101,7 @@ def lock_window(wallets: list[uuid.UUID], count: int) -> dict:
         backend = cursor.fetchone()[0]
     server_before, client_before = _server_cpu(backend), time.process_time()
     held, engine, total = [], [], []
-    ledger.lock = timed_lock
+    ledger.lock, ledger._batch = timed_lock, timed_batch
     try:
         for _ in range(count):
             source, destination = rng.sample(wallets, 2)
@@ -111,14 +112,13 @@ def lock_window(wallets: list[uuid.UUID], count: int) -> dict:
                 to_wallet_id=destination,
                 amount=1,
                 currency="USD",
-                within=written,
             )
             end = time.perf_counter()
             held.append(end - marks["locked"])
             engine.append(marks["written"] - marks["locked"])
             total.append(end - start)
     finally:
-        ledger.lock = original
+        ledger.lock, ledger._batch = original, original_batch
     server_after = _server_cpu(backend)
     return {
         "transfers": count,
@@ -130,7 +130,7 @@ def lock_window(wallets: list[uuid.UUID], count: int) -> dict:
         "latency_p50_ms": ms(percentile(total, 50)),
         "lock_held_p50_ms": ms(percentile(held, 50)),
         "lock_held_p99_ms": ms(percentile(held, 99)),
-        "lock_to_write_done_p50_ms": ms(percentile(engine, 50)),
+        "lock_to_last_message_p50_ms": ms(percentile(engine, 50)),
     }
 
 

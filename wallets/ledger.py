@@ -1,24 +1,28 @@
 """The ledger engine: lock, check, append, post — the only code that writes balances and events.
 
-Every money service in `wallets.services` runs inside one `transaction.atomic()`:
+Every money service in `wallets.services` runs inside one `transaction.atomic()` (for an instant
+transfer `movement()`, below, which is one too):
 
 1. `lock()` takes the wallet rows, then their balance rows, each set in ascending id order (so two
    movements can never wait on each other in a cycle), and reads them. When given the movement's
    `reference` it also looks up the journal entry that reference may already have written, so the
-   idempotency check costs no round trip of its own.
+   idempotency check costs no round trip of its own; given a journal to `post`, it inserts that
+   first instead (a replay then fails on the unique reference), before any row is locked.
 2. The service checks what it must (wallet status, hold state) against what it read under the lock.
 3. `write()` derives every balance change from the events themselves (`projection.effects`), refuses
    anything that would leave negative available or held funds, extends each wallet's HMAC chain from
-   the head stored on its row, and sends the balance updates, the chain heads, the events, the
-   journal entry and its postings together.
+   the head stored on its row, and sends the balance updates, the chain heads, the events and (unless
+   posted with the lock) the journal entry and its postings together.
 
 On PostgreSQL the statements of each step travel as one message (client-side binding, several
-statements in one simple-protocol query), so a transfer takes four round trips: BEGIN, lock (with
-the reference look-up), write, COMMIT. The rows stay locked for the last two and the Python work
-between them; `bench/` measures that interval. Elsewhere (SQLite) the same statements run one by
-one: one code path, two transports. Validation, FX quotes and risk checks happen before step 1.
-House accounts (`funding:USD` …) are only ever inserted as postings, never locked, so a busy
-funding account is no hot spot.
+`EXECUTE`s of statements prepared once per connection in one simple-protocol query). Inside
+`transaction.atomic()` a movement takes four round trips: BEGIN, lock, write, COMMIT. An instant
+transfer runs in `movement()`, whose COMMIT rides in the write's message: three round trips, and the
+rows stay locked for the Python work after the lock and the one write message.
+`bench/` measures that interval. Elsewhere (SQLite) the same statements run one by one inside
+`transaction.atomic()`: one code path, two transports. Validation, FX quotes and risk checks happen
+before step 1. House accounts (`funding:USD` …) are only ever inserted as postings, never locked,
+so a busy funding account is no hot spot.
 """
 
 from __future__ import annotations
@@ -290,10 +294,9 @@ _INSERT_POSTINGS = Prepared(
 
 
 class _Own(threading.local):
-    """The transaction `movement()` opened itself on this thread: BEGIN not yet sent, COMMIT sent."""
+    """The outermost `movement()` on this thread: whether its COMMIT went out with the write."""
 
     active = False
-    begun = False
     committed = False
 
 
@@ -301,46 +304,31 @@ _own = _Own()
 
 
 @contextmanager
-def movement(*, batched: bool = True) -> Iterator[None]:
-    """The transaction of one movement: `lock()`, the checks, then `write(..., last=True)`.
+def movement() -> Iterator[None]:
+    """The transaction of one movement, `transaction.atomic()`, in which `write(..., last=True)`
+    ends the movement.
 
-    On PostgreSQL, when no transaction is open yet and `batched`, the engine runs the transaction
-    itself instead of `transaction.atomic()`: BEGIN travels in the lock's message and COMMIT in the
-    write's, so a movement takes two round trips instead of four, and its rows stay locked for one
-    of them (with one wake-up of this process fewer, which on a busy machine is most of the time
-    a hot wallet spends locked). Nothing but the engine's own batches may run inside it: the Django
-    connection stays in autocommit and knows of no transaction. On any exception, or if the block
-    ends without `write(last=True)`, the transaction is rolled back before the block exits, so a
-    connection is never handed back with a transaction open. Elsewhere (SQLite, inside a caller's
-    transaction, or not `batched`) it is `transaction.atomic()`, and `last` changes nothing."""
-    if not batched or not _pg() or connection.in_atomic_block or _own.active:
-        with transaction.atomic():
+    On PostgreSQL, when this block is the outermost one, `last` puts the COMMIT in the write's own
+    message: the rows stay locked for that one round trip instead of two, and the locking process
+    need not be scheduled again between them, which on a busy machine is most of the time a hot
+    wallet spends locked. Django's commit at the end of the block then finds no transaction open and
+    sends nothing; its rollback on an error after a failed message sends ROLLBACK as ever. Nothing
+    may touch the database between that write and the end of the block (it would run outside the
+    committed transaction), so the block refuses to end normally if it did not write with `last`.
+    Elsewhere (SQLite, or nested in a caller's transaction) `last` changes nothing."""
+    own = _pg() and not connection.in_atomic_block and not _own.active
+    with transaction.atomic():
+        if not own:
             yield
-        return
-    _own.active, _own.begun, _own.committed = True, False, False
-    try:
-        yield
-        if _own.begun and not _own.committed:
+            return
+        _own.active, _own.committed = True, False
+        try:
+            yield
+        finally:
+            committed = _own.committed
+            _own.active = _own.committed = False
+        if not committed:
             raise RuntimeError("a movement ended without write(..., last=True): rolled back")
-    finally:
-        begun, committed = _own.begun, _own.committed
-        _own.active = _own.begun = _own.committed = False
-        if begun and not committed:
-            _rollback()
-
-
-def _rollback() -> None:
-    conn = connection.connection
-    if conn is None or conn.closed:
-        return
-    from psycopg import pq
-
-    if conn.pgconn.transaction_status == pq.TransactionStatus.IDLE:
-        return
-    try:
-        conn.execute("ROLLBACK")
-    except Exception:  # a connection that cannot roll back is not given back to anyone
-        connection.close()
 
 
 def _batch(statements: list[tuple[str, list]]) -> list[tuple[list[tuple] | None, int]]:
@@ -358,10 +346,6 @@ def _batch(statements: list[tuple[str, list]]) -> list[tuple[list[tuple] | None,
 
         connection.ensure_connection()
         connection.validate_no_broken_transaction()
-        begin = _own.active and not _own.begun
-        if begin:
-            statements = [("BEGIN", []), *statements]
-            _own.begun = True
         sql = ";\n".join(statement for statement, _ in statements)
         params = [p for _, ps in statements for p in ps]
         with connection.wrap_database_errors:
@@ -372,7 +356,7 @@ def _batch(statements: list[tuple[str, list]]) -> list[tuple[list[tuple] | None,
                 results.append((cursor.fetchall() if cursor.description else None, cursor.rowcount))
                 if not cursor.nextset():
                     break
-        return results[1:] if begin else results
+        return results
     with connection.cursor() as cursor:
         for statement, ps in statements:
             cursor.execute(statement, ps)

@@ -476,9 +476,9 @@ def transfer_execute(
     appends.insert(0, Append(from_wallet_id, EventType.TRANSFER_INITIATED, initiated))
 
     def write() -> uuid.UUID:
-        # Without `within` nothing runs between the engine's two messages: on PostgreSQL BEGIN
-        # rides with the lock and COMMIT with the write (`ledger.movement`), two round trips.
-        with ledger.movement(batched=within is None):
+        # Without `within` nothing follows the write, so its message can carry the COMMIT
+        # (`ledger.movement`): the rows stay locked for one round trip, not two.
+        with ledger.movement() if within is None else transaction.atomic():
             # The journal goes in with the lock (`post`): a replay of the reference is answered
             # through the unique constraint by `_journal_once`.
             locked = ledger.lock(

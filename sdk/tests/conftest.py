@@ -132,6 +132,7 @@ def quiet_before_flush(request, _django_db_helper):
         return
     queue = redis.Redis.from_url(settings.REDIS_URL)
     deadline = time.monotonic() + 20
+    quiet = 0
     while time.monotonic() < deadline:
         with connection.cursor() as cursor:
             cursor.execute(
@@ -139,8 +140,15 @@ def quiet_before_flush(request, _django_db_helper):
                 " AND pid <> pg_backend_pid() AND state <> 'idle'"
             )
             busy = cursor.fetchone()[0]
-        if not busy and not queue.llen("celery"):
-            return
+        # A task the worker has taken but not finished is no longer in the queue's list: with
+        # acks_late it waits in the transport's `unacked` hash until done. Between two of its
+        # queries its connection shows idle, so quiet must hold twice in a row.
+        if not busy and not queue.llen("celery") and not queue.hlen("unacked"):
+            quiet += 1
+            if quiet >= 2:
+                return
+        else:
+            quiet = 0
         time.sleep(0.1)
 
 

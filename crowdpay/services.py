@@ -50,14 +50,16 @@ def idempotency_claim(*, caller: str, key: str, fingerprint: str, method: str, p
             # transaction usable; in autocommit one INSERT is its own transaction, and wrapping it
             # would only add a BEGIN and a COMMIT round trip to every request.
             with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
-                record = IdempotencyKey.objects.create(
-                    caller=caller,
-                    key=key,
-                    fingerprint=fingerprint,
-                    method=method,
-                    path=path[:500],
-                    created_at=now,
-                    locked_at=now,
+                record = _insert_claim(
+                    IdempotencyKey(
+                        caller=caller,
+                        key=key,
+                        fingerprint=fingerprint,
+                        method=method,
+                        path=path[:500],
+                        created_at=now,
+                        locked_at=now,
+                    )
                 )
             return Claim(record, replay=False)
         except IntegrityError:
@@ -90,15 +92,62 @@ def idempotency_claim(*, caller: str, key: str, fingerprint: str, method: str, p
     raise Conflict("this Idempotency-Key is contended; retry later", code=IdempotencyErrorCode.IN_PROGRESS)
 
 
+# Every write request claims a key and completes it: these two statements are written out, not
+# built by the ORM, which spent about 0.6 ms of CPU building each against 0.1 ms in the database.
+_KEYS = IdempotencyKey._meta.db_table
+_CLAIM_COLUMNS = (
+    "caller",
+    "key",
+    "fingerprint",
+    "method",
+    "path",
+    "status",
+    "response_headers",
+    "created_at",
+    "locked_at",
+)
+_CLAIM_SQL = (
+    f"INSERT INTO {_KEYS} ({', '.join(_CLAIM_COLUMNS)})"  # noqa: S608 - names from _meta, values bound
+    f" VALUES ({', '.join(['%s'] * len(_CLAIM_COLUMNS))}) RETURNING id"
+)
+_COMPLETE_SQL = (
+    f"UPDATE {_KEYS} SET status = %s, response_status = %s, response_body = %s,"  # noqa: S608
+    " response_headers = %s, completed_at = %s WHERE id = %s"
+)
+
+
+def _json(field: str, value) -> object:
+    return IdempotencyKey._meta.get_field(field).get_db_prep_value(value, connection)
+
+
+def _insert_claim(record: IdempotencyKey) -> IdempotencyKey:
+    """INSERT the unsaved `record` (a duplicate (caller, key) raises IntegrityError, as `create`)."""
+    ops = connection.ops
+    values = [getattr(record, column) for column in _CLAIM_COLUMNS]
+    values[_CLAIM_COLUMNS.index("response_headers")] = _json("response_headers", record.response_headers)
+    for column in ("created_at", "locked_at"):
+        values[_CLAIM_COLUMNS.index(column)] = ops.adapt_datetimefield_value(getattr(record, column))
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, values)
+        record.pk = cursor.fetchone()[0]
+    record._state.adding = False
+    return record
+
+
 def idempotency_complete(*, record: IdempotencyKey, status: int, body, headers: dict[str, str]) -> None:
     """Store the response that every retry with the same key and request will get."""
-    IdempotencyKey.objects.filter(pk=record.pk).update(
-        status=IdempotencyKey.Status.COMPLETED,
-        response_status=status,
-        response_body=body,
-        response_headers=headers,
-        completed_at=timezone.now(),
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _COMPLETE_SQL,
+            [
+                IdempotencyKey.Status.COMPLETED,
+                status,
+                _json("response_body", body),
+                _json("response_headers", headers),
+                connection.ops.adapt_datetimefield_value(timezone.now()),
+                record.pk,
+            ],
+        )
 
 
 def idempotency_release(*, record: IdempotencyKey) -> None:

@@ -75,7 +75,7 @@ MAX_WAIT_SECONDS = 30  # the service caps a long-poll at 30 s
 _RETRIED_CONFLICTS = frozenset({"idempotency_key_in_progress"})
 
 
-def as_uuid(name: str, value: WalletId) -> uuid.UUID:
+def _as_uuid(name: str, value: WalletId) -> uuid.UUID:
     try:
         return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
     except ValueError:
@@ -225,20 +225,20 @@ class WalletClient:
 
     async def get_wallet(self, wallet_id: WalletId) -> Wallet:
         """The wallet with its balances (`GET /v1/wallets/{id}`, scope `wallet:read`)."""
-        wid = as_uuid("wallet_id", wallet_id)
+        wid = _as_uuid("wallet_id", wallet_id)
         response = await self._send(lambda: _get_wallet.asyncio_detailed(wid, client=self._client), 200)
         return response.parsed
 
     async def list_wallets(self, *, owner_id: WalletId | None = None) -> list[Wallet]:
         """The caller's wallets, oldest first; another owner's with `wallet:admin`."""
-        owner = UNSET if owner_id is None else as_uuid("owner_id", owner_id)
+        owner = UNSET if owner_id is None else _as_uuid("owner_id", owner_id)
         response = await self._send(lambda: _list_wallets.asyncio_detailed(client=self._client, owner_id=owner), 200)
         return list(response.parsed)
 
     async def events(self, wallet_id: WalletId, *, after: int = 0, page_size: int = 100) -> AsyncIterator[Event]:
         """Every event of the wallet's stream after version `after`, in order, fetched page by page
         (following the `next_after` version cursor until the stream's end)."""
-        wid = as_uuid("wallet_id", wallet_id)
+        wid = _as_uuid("wallet_id", wallet_id)
         cursor: int | None = after
         while cursor is not None:
             page = await self._event_page(wid, cursor, page_size)
@@ -258,7 +258,7 @@ class WalletClient:
         self, wallet_id: WalletId, request: CreditRequest, *, idempotency_key: str | None = None
     ) -> OperationHandle:
         """Start a funding (`POST /v1/wallets/{id}/credit`, scope `wallet:credit`)."""
-        wid = as_uuid("wallet_id", wallet_id)
+        wid = _as_uuid("wallet_id", wallet_id)
         body, key = request.to_generated(), idempotency_key or _new_key()
         return await self._started(
             lambda: _credit_wallet.asyncio_detailed(wid, client=self._client, body=body, idempotency_key=key)
@@ -268,7 +268,7 @@ class WalletClient:
         self, wallet_id: WalletId, request: DebitRequest, *, idempotency_key: str | None = None
     ) -> OperationHandle:
         """Start a withdrawal (`POST /v1/wallets/{id}/debit`, scope `wallet:debit`)."""
-        wid = as_uuid("wallet_id", wallet_id)
+        wid = _as_uuid("wallet_id", wallet_id)
         body, key = request.to_generated(), idempotency_key or _new_key()
         return await self._started(
             lambda: _debit_wallet.asyncio_detailed(wid, client=self._client, body=body, idempotency_key=key)
@@ -284,7 +284,7 @@ class WalletClient:
 
     async def get_operation(self, operation_id: uuid.UUID | str) -> OperationHandle:
         """A handle on an operation started earlier (e.g. by another process)."""
-        return OperationHandle(self, await self._operation(as_uuid("operation_id", operation_id), wait=0))
+        return OperationHandle(self, await self._operation(_as_uuid("operation_id", operation_id), wait=0))
 
     async def _operation(self, operation_id: uuid.UUID, *, wait: int) -> Operation:
         response = await self._send(

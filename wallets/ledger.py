@@ -453,8 +453,8 @@ def write(
 ) -> Written:
     """Append the events, apply their balance effects and post the journal, all or nothing.
     `extra` statements (sql, params) travel in the same batch, after the engine's and the hooks'.
-    `last`: nothing follows in this movement, so a transaction `movement()` runs itself commits in
-    the same message."""
+    `last`: nothing follows in this movement; inside an outermost `movement()` on PostgreSQL the
+    COMMIT then goes out in the same message."""
     now = now or timezone.now()
     if journal is not None:
         journal.check_balanced()
@@ -522,7 +522,10 @@ def write(
     if commit:
         _own.committed = True
     if sum(results[at][1] for at in heads_at) != len(heads):
-        # The row lock makes this unreachable; if a path ever appended without it, fail loudly.
+        # The row lock makes this unreachable, and a concurrent append would already have failed on
+        # the unique (wallet, version) constraint, before any COMMIT in the message. Should it ever
+        # fire after such a COMMIT, the movement is durable as written: fail loudly all the same
+        # (`verify_events` names the wallet whose head and stream disagree).
         raise LedgerError("a stream moved on while it was being appended to", code=LedgerErrorCode.CONCURRENCY_CONFLICT)
     return Written(journal_id=journal.id if journal else None, events=written)
 

@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from crowdpay.inserts import insert_statement
 from wallets.errors import LedgerError
 from wallets.ledger import uuid_param
 from wallets.models import Balance, Wallet
@@ -261,7 +262,7 @@ def screen(
         source = score.source
         decision = _risk_decision(score)
 
-    RiskAssessment.objects.create(
+    assessment = RiskAssessment(
         operation=operation,
         wallet_id=wallet_id,
         owner_id=context.owner_id,
@@ -275,6 +276,9 @@ def screen(
         source=source,
         reasons=list(decision.reasons),
     )
+    sql, params = insert_statement([assessment])  # compiled once: every operation stores one
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
     if decision.outcome == DECLINE:
         _auto_freeze(wallet_id, context.status, decision)
     return decision

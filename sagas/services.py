@@ -31,11 +31,11 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from compliance import screening
 from compliance import services as compliance_services
+from crowdpay.inserts import insert_statement
 from crowdpay.metrics_sagas import record_screening
 from wallets import services as ledger
 from wallets.currencies import validate_amount, validate_currency
@@ -402,7 +402,7 @@ def _transfer_instant(fields: dict, expected: dict, screened: tuple) -> Saga:
             SagaStep(saga=saga, step="transfer", result="completed", detail={"journal_id": str(journal_id)}),
         ]
         created.append(saga)
-        return _insert_statements([saga]) + _insert_statements(steps)
+        return [insert_statement([saga]), insert_statement(steps)]
 
     try:
         ledger.transfer_execute(
@@ -423,16 +423,6 @@ def _transfer_instant(fields: dict, expected: dict, screened: tuple) -> Saga:
     saga._state.adding, saga._state.db = False, connection.alias  # it was inserted with the movement
     saga._update_initial_state()
     return saga
-
-
-def _insert_statements(objs: list) -> list[tuple[str, list]]:
-    """The INSERT Django's `bulk_create` would run for `objs` (one model), as (sql, params) pairs,
-    unsent. Defaults and `auto_now(_add)` values are filled in on the objects as Django does."""
-    model = type(objs[0])
-    fields = [f for f in model._meta.concrete_fields if not f.generated and f is not model._meta.auto_field]
-    query = InsertQuery(model)
-    query.insert_values(fields, objs)
-    return [(statement, list(params)) for statement, params in query.get_compiler(connection=connection).as_sql()]
 
 
 # --- advancing ------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from crowdpay.errors import Conflict, DomainError, Unprocessable
+from crowdpay.inserts import insert_statement
 
 from .models import IdempotencyKey
 
@@ -92,27 +93,12 @@ def idempotency_claim(*, caller: str, key: str, fingerprint: str, method: str, p
     raise Conflict("this Idempotency-Key is contended; retry later", code=IdempotencyErrorCode.IN_PROGRESS)
 
 
-# Every write request claims a key and completes it: these two statements are written out, not
-# built by the ORM, which spent about 0.6 ms of CPU building each against 0.1 ms in the database.
-_KEYS = IdempotencyKey._meta.db_table
-_CLAIM_COLUMNS = (
-    "caller",
-    "key",
-    "fingerprint",
-    "method",
-    "path",
-    "status",
-    "response_headers",
-    "created_at",
-    "locked_at",
-)
-_CLAIM_SQL = (
-    f"INSERT INTO {_KEYS} ({', '.join(_CLAIM_COLUMNS)})"  # noqa: S608 - names from _meta, values bound
-    f" VALUES ({', '.join(['%s'] * len(_CLAIM_COLUMNS))}) RETURNING id"
-)
+# Every write request claims a key and completes it: the claim's INSERT is compiled once
+# (`crowdpay.inserts`) and the completion's UPDATE written out, not built by the ORM, which spent
+# about 0.6 ms of CPU building each against 0.1 ms in the database.
 _COMPLETE_SQL = (
-    f"UPDATE {_KEYS} SET status = %s, response_status = %s, response_body = %s,"  # noqa: S608
-    " response_headers = %s, completed_at = %s WHERE id = %s"
+    f"UPDATE {IdempotencyKey._meta.db_table} SET status = %s, response_status = %s,"  # noqa: S608
+    " response_body = %s, response_headers = %s, completed_at = %s WHERE id = %s"
 )
 
 
@@ -122,13 +108,9 @@ def _json(field: str, value) -> object:
 
 def _insert_claim(record: IdempotencyKey) -> IdempotencyKey:
     """INSERT the unsaved `record` (a duplicate (caller, key) raises IntegrityError, as `create`)."""
-    ops = connection.ops
-    values = [getattr(record, column) for column in _CLAIM_COLUMNS]
-    values[_CLAIM_COLUMNS.index("response_headers")] = _json("response_headers", record.response_headers)
-    for column in ("created_at", "locked_at"):
-        values[_CLAIM_COLUMNS.index(column)] = ops.adapt_datetimefield_value(getattr(record, column))
+    sql, params = insert_statement([record])
     with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL, values)
+        cursor.execute(f"{sql} RETURNING id", params)
         record.pk = cursor.fetchone()[0]
     record._state.adding = False
     return record

@@ -70,11 +70,18 @@ def _measure(label: str, args: list[str], target: Target, seconds: int) -> dict:
 
 
 def run(target: Target, sizes: Sizes) -> dict:
+    """Initialise pgbench's database, then measure."""
     pgbench = pgbench_binary()
     base = [pgbench, *target.libpq_args()]
     _run(["dropdb", *target.libpq_args(), "--if-exists", "--force", target.pgbench_db], target)
     _run(["createdb", *target.libpq_args(), target.pgbench_db], target)
     _run([*base, "-i", "-q", "-s", str(sizes.pgbench_scale), target.pgbench_db], target)
+    return measure(target, sizes)
+
+
+def measure(target: Target, sizes: Sizes) -> dict:
+    """Both reference figures on the database `run` initialised."""
+    base = [pgbench_binary(), *target.libpq_args()]
     tpcb = _measure("tpcb", [*base, "-c", "4", "-j", "2", "-M", "prepared"], target, sizes.pgbench_seconds)
     with tempfile.NamedTemporaryFile("w", suffix=".sql", prefix="hot-row-") as script:
         script.write(HOT_ROW_SCRIPT)

@@ -52,6 +52,11 @@ def test_bench_smoke_runs_every_part_and_reconciles(tmp_path):
     assert figures["reconcile"]["ok"] is True and figures["reconcile"]["problems"] == []
     assert figures["pgbench"]["tpcb_4_clients"]["per_second"] > 0
     assert figures["pgbench"]["hot_row_16_clients"]["per_second"] > 0
+    # the reference is measured again after the ledger parts; the ratios divide by the mean of both
+    before, after = (figures[key]["tpcb_4_clients"]["per_second"] for key in ("pgbench", "pgbench_after"))
+    assert figures["reference"]["tpcb_4_clients"] == round((before + after) / 2, 2)
+    ledger_ratio = figures["ledger"]["per_second"] / figures["reference"]["tpcb_4_clients"]
+    assert figures["ledger"]["ratio_to_pgbench_tpcb"] == pytest.approx(ledger_ratio, abs=0.01)
     for part in ("ledger", "hot_pod"):
         assert figures[part]["count"] > 0 and figures[part]["errors"] == 0
         assert figures[part]["lock_held_p50_ms"] > 0

@@ -55,7 +55,8 @@ class Facts:
     recent_screenings: int  # screenings of the wallet in the last RAPID_WINDOW
     currency_known: bool  # one of the owner's wallets is based in, or holds, the currency
     counterparty_seen: bool  # this wallet was approved to pay the counterparty before
-    approved_amounts: tuple[int, ...]  # the wallet's last HISTORY approved amounts in the currency
+    # the wallet's last HISTORY approved amounts in the currency: read apart, only when rules run
+    approved_amounts: tuple[int, ...] = ()
 
 
 @dataclass

@@ -21,7 +21,7 @@ the audit log. Call `screen()` outside any transaction: it may call the remote r
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 from django.db import connection
@@ -68,10 +68,7 @@ class _Context:
     daily_limit: int
     outflow_24h: int
     earlier_id: int | None  # the assessment this saga already got for this operation, if any
-    young: bool
-    recent_screenings: int
-    currency_known: bool
-    counterparty_seen: bool
+    facts: risk.Facts  # without the amount history, which `_approved_amounts` adds when needed
 
 
 _RA = RiskAssessment._meta.db_table
@@ -131,10 +128,9 @@ def _context(
         daily_limit=settings.WALLET_DEFAULT_LIMIT if limit is None else limit,
         outflow_24h=max(outflow or 0, 0),
         earlier_id=earlier,
-        young=bool(young),
-        recent_screenings=recent,
-        currency_known=bool(known),
-        counterparty_seen=bool(seen),
+        facts=risk.Facts(
+            young=bool(young), recent_screenings=recent, currency_known=bool(known), counterparty_seen=bool(seen)
+        ),
     )
 
 
@@ -250,13 +246,7 @@ def screen(
             counterparty_wallet_id=counterparty_wallet_id,
             saga_id=saga_id,
             now=now,
-            facts=risk.Facts(
-                young=context.young,
-                recent_screenings=context.recent_screenings,
-                currency_known=context.currency_known,
-                counterparty_seen=context.counterparty_seen,
-                approved_amounts=_approved_amounts(wallet_id, currency),
-            ),
+            facts=replace(context.facts, approved_amounts=_approved_amounts(wallet_id, currency)),
         )
         score = risk.assess(subject)
         source = score.source

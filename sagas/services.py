@@ -142,25 +142,31 @@ _SAGAS = Saga._meta.db_table
 _WALLETS = Wallet._meta.db_table
 
 
-def _begin(reference: str, expected: dict, *wallet_ids: uuid.UUID) -> tuple[Saga | None, list[str]]:
-    """What starting a saga reads, in one query: the saga already started with `reference` (if
-    any, checked against `expected` as `_same_request` does) and the base currency of each wallet.
-    The wallets are not checked when the saga exists: a replay answers what it answered before."""
+def _begin(
+    reference: str, expected: dict, *wallet_ids: uuid.UUID, owner_id: uuid.UUID | None = None
+) -> tuple[Saga | None, list[str]]:
+    """What starting a saga reads, in one query: each wallet's owner and base currency, and the saga
+    already started with `reference` (if any, checked against `expected` as `_same_request` does).
+    With `owner_id` the first wallet must be that owner's: another owner's is answered as missing
+    (404, not 403), before anything else. A replay answers what it answered before."""
     placeholders = ", ".join(["%s"] * len(wallet_ids))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT (SELECT s.id FROM {_SAGAS} s WHERE s.reference = %s), w.id, w.base_currency"  # noqa: S608
+            f"SELECT (SELECT s.id FROM {_SAGAS} s WHERE s.reference = %s), w.id, w.owner_id, w.base_currency"  # noqa: S608
             f" FROM (SELECT 1) AS one LEFT JOIN {_WALLETS} w ON w.id IN ({placeholders})",
             [reference, *(uuid_param(w) for w in wallet_ids)],
         )
         rows = cursor.fetchall()
+    wallets = {_wallet_id(w): (_wallet_id(owner), currency) for _, w, owner, currency in rows if w is not None}
+    source = wallets.get(wallet_ids[0])
+    if owner_id is not None and (source is None or source[0] != uuid.UUID(str(owner_id))):
+        raise LedgerError(f"wallet {wallet_ids[0]} not found", code=LedgerErrorCode.WALLET_NOT_FOUND)
     if rows[0][0] is not None:
         return _same_request(reference, expected, Saga.objects.get(pk=rows[0][0])), []
-    currencies = {_wallet_id(w): currency for _, w, currency in rows if w is not None}
     for wallet_id in wallet_ids:
-        if wallet_id not in currencies:
+        if wallet_id not in wallets:
             raise LedgerError(f"wallet {wallet_id} does not exist", code=LedgerErrorCode.WALLET_NOT_FOUND)
-    return None, [currencies[w] for w in wallet_ids]
+    return None, [wallets[w][1] for w in wallet_ids]
 
 
 def _same_request(reference: str, expected: dict, saga: Saga | None = None) -> Saga | None:
@@ -230,9 +236,11 @@ def funding_start(
     source_reference: str,
     reference: str,
     requested_by: str,
+    owner_id: uuid.UUID | None = None,
 ) -> Saga:
     """Start a FundingSaga (credit): screen → confirm with the payment gateway → credit the wallet
-    from the house funding account. The worker runs every step."""
+    from the house funding account. The worker runs every step. With `owner_id` the wallet must be
+    that owner's (another owner's is answered as not found)."""
     reference = _reference(reference)
     wid = _wallet_id(wallet_id)
     expected = {
@@ -245,7 +253,7 @@ def funding_start(
     }
     validate_amount(amount)
     validate_currency(currency)
-    found, _ = _begin(reference, expected, wid)
+    found, _ = _begin(reference, expected, wid, owner_id=owner_id)
     if found is not None:
         return found
     return _create(
@@ -263,11 +271,12 @@ def withdraw_start(
     destination: str,
     reference: str,
     requested_by: str,
+    owner_id: uuid.UUID | None = None,
     client_reference: str = "",
 ) -> Saga:
     """Start a WithdrawSaga (debit): screen → hold → request the payout → capture when paid, or
     release the hold when the payout fails. `client_reference` (the caller's own reference) is kept
-    as the saga's memo."""
+    as the saga's memo. With `owner_id` the wallet must be that owner's (else: not found)."""
     reference = _reference(reference)
     wid = _wallet_id(wallet_id)
     expected = {
@@ -281,7 +290,7 @@ def withdraw_start(
     validate_currency(currency)
     if not (destination or "").strip():
         raise SagaError("a payout destination is required", code=SagaErrorCode.DESTINATION_REQUIRED)
-    found, _ = _begin(reference, expected, wid)
+    found, _ = _begin(reference, expected, wid, owner_id=owner_id)
     if found is not None:
         return found
     return _create(
@@ -306,11 +315,13 @@ def transfer_start(
     memo: str,
     reference: str,
     requested_by: str,
+    owner_id: uuid.UUID | None = None,
 ) -> Saga:
     """Start a TransferSaga. Screening runs here, in the request. A same-currency transfer that
     screening approves completes at once: both ledger phases and the SUCCEEDED saga row in one
     transaction. A transfer into a wallet of another base currency places its hold here (with the
-    saga row) and leaves the FX quote and completion to the worker; a soft decline waits in review."""
+    saga row) and leaves the FX quote and completion to the worker; a soft decline waits in review.
+    With `owner_id` the source wallet must be that owner's (else: not found); the target may be any."""
     reference = _reference(reference)
     source_id, target_id = _wallet_id(from_wallet_id), _wallet_id(to_wallet_id)
     memo = memo or ""
@@ -326,7 +337,7 @@ def transfer_start(
     validate_currency(currency)
     if source_id == target_id:
         raise LedgerError("a wallet cannot transfer to itself", code=LedgerErrorCode.SAME_WALLET)
-    found, currencies = _begin(reference, expected, source_id, target_id)
+    found, currencies = _begin(reference, expected, source_id, target_id, owner_id=owner_id)
     if found is not None:
         return found
     target_currency = currencies[1]

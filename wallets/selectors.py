@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from django.db import connection
 from django.db.models import QuerySet, Sum
 
-from .ledger import as_uuid, uuid_param
 from .models import Balance, Event, Wallet
 
 
@@ -18,23 +16,6 @@ def wallet_list(*, owner_id: uuid.UUID | None = None) -> QuerySet[Wallet]:
 
 def wallet_get(*, wallet_id: uuid.UUID, owner_id: uuid.UUID | None = None) -> Wallet | None:
     return wallet_list(owner_id=owner_id).filter(pk=wallet_id).first()
-
-
-def wallet_owned(*, wallet_id: uuid.UUID, owner_id: uuid.UUID | None = None) -> bool:
-    """Whether the wallet exists (and is `owner_id`'s, when given): one primary-key probe, no
-    balances. Asked on every write request, so in plain SQL: the ORM spent 0.6 ms of CPU building
-    this query, the database 0.1 ms answering it."""
-    sql = f"SELECT 1 FROM {Wallet._meta.db_table} WHERE id = %s"  # noqa: S608 - table name from _meta
-    try:
-        params = [uuid_param(as_uuid(wallet_id))]
-        if owner_id is not None:
-            sql += " AND owner_id = %s"
-            params.append(uuid_param(as_uuid(owner_id)))
-    except ValueError:
-        return False  # not an id at all: no such wallet
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone() is not None
 
 
 def event_page(*, wallet_id: uuid.UUID, after: int = 0, limit: int = 100) -> list[Event]:

@@ -21,7 +21,7 @@ from crowdpay.api.permissions import (
     WalletTransferScope,
 )
 from sagas import selectors, services
-from wallets.api.views import WALLET_ID, owned_wallet_id, validated
+from wallets.api.views import WALLET_ID, validated
 
 from .serializers import (
     CreditRequestSerializer,
@@ -71,13 +71,14 @@ class CreditView(APIView):
         Answers 202 with the Operation; wait for it with `GET /v1/operations/{id}?wait=30`."""
         data = validated(CreditRequestSerializer, request.data)
         saga = services.funding_start(
-            wallet_id=owned_wallet_id(request, wallet_id),
+            wallet_id=wallet_id,
             amount=data["amount"],
             currency=data["currency"],
             source=data["source"],
             source_reference=data["reference"],
             reference=saga_reference(request),
             requested_by=str(request.user.id),
+            owner_id=request.user.owner_filter(),  # another owner's wallet: 404
         )
         return accepted(saga)
 
@@ -98,13 +99,14 @@ class DebitView(APIView):
         the hold if the payout fails). Answers 202 with the Operation."""
         data = validated(DebitRequestSerializer, request.data)
         saga = services.withdraw_start(
-            wallet_id=owned_wallet_id(request, wallet_id),
+            wallet_id=wallet_id,
             amount=data["amount"],
             currency=data["currency"],
             destination=data["destination"],
             client_reference=data["reference"],
             reference=saga_reference(request),
             requested_by=str(request.user.id),
+            owner_id=request.user.owner_filter(),  # another owner's wallet: 404
         )
         return accepted(saga)
 
@@ -127,13 +129,14 @@ class TransferView(APIView):
         Operation with its `error`."""
         data = validated(TransferRequestSerializer, request.data)
         saga = services.transfer_start(
-            from_wallet_id=owned_wallet_id(request, data["from_wallet_id"]),
+            from_wallet_id=data["from_wallet_id"],
             to_wallet_id=data["to_wallet_id"],
             amount=data["amount"],
             currency=data["currency"],
             memo=data["memo"],
             reference=saga_reference(request),
             requested_by=str(request.user.id),
+            owner_id=request.user.owner_filter(),  # another owner's wallet: 404
         )
         return accepted(saga)
 

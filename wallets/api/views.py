@@ -3,8 +3,6 @@ with an input serializer, calls one service or selector, renders an output seria
 
 from __future__ import annotations
 
-import uuid
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
@@ -41,13 +39,6 @@ def owned_wallet(request, wallet_id):
     if wallet is None:
         raise LedgerError(f"wallet {wallet_id} not found", code=LedgerErrorCode.WALLET_NOT_FOUND)
     return wallet
-
-
-def owned_wallet_id(request, wallet_id) -> uuid.UUID:
-    """`owned_wallet` for a write that needs only the id: one probe, no balances loaded."""
-    if not selectors.wallet_owned(wallet_id=wallet_id, owner_id=request.user.owner_filter()):
-        raise LedgerError(f"wallet {wallet_id} not found", code=LedgerErrorCode.WALLET_NOT_FOUND)
-    return wallet_id if isinstance(wallet_id, uuid.UUID) else uuid.UUID(str(wallet_id))
 
 
 class WalletViewSet(viewsets.ViewSet):

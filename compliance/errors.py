@@ -8,7 +8,6 @@ from crowdpay.errors import CodedError
 
 
 class ComplianceErrorCode(StrEnum):
-    REASON_REQUIRED = "reason_required"
     CASE_NOT_FOUND = "review_case_not_found"
     CASE_DECIDED = "review_case_decided"
     PROFILE_NOT_FOUND = "kyc_profile_not_found"

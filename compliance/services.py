@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_fsm import can_proceed
 
+from crowdpay.errors import require_reason
 from wallets import services as ledger_services
 from wallets.models import Wallet
 
@@ -24,13 +25,6 @@ from .models import AuditEntry, KycProfile, ReviewCase, RiskAssessment, WalletLi
 
 def officer_label(officer: Any) -> str:
     return f"officer:{officer.get_username()}"
-
-
-def _reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ComplianceError("a reason is required", code=ComplianceErrorCode.REASON_REQUIRED)
-    return reason
 
 
 def audit_record(
@@ -80,7 +74,7 @@ def kyc_profile_submit(
 
 
 def _kyc_decide(*, profile_id: uuid.UUID, officer: Any, reason: str, verify: bool) -> KycProfile:
-    reason = _reason(reason)
+    reason = require_reason(reason)
     with transaction.atomic():
         profile = KycProfile.objects.select_for_update().filter(pk=profile_id).first()
         if profile is None:
@@ -170,7 +164,7 @@ def _review_case_decide(*, case_id: uuid.UUID, officer: Any, reason: str, approv
     the saga can never disagree, and two officers cannot decide one case twice."""
     from sagas.services import saga_review_decide
 
-    reason = _reason(reason)
+    reason = require_reason(reason)
     with transaction.atomic():
         case = ReviewCase.objects.select_for_update().filter(pk=case_id).first()
         if case is None:
@@ -206,7 +200,7 @@ def review_case_reject(*, case_id: uuid.UUID, officer: Any, reason: str) -> Revi
 
 
 def _wallet_action(*, action: str, wallet_id: uuid.UUID, officer: Any, reason: str) -> Wallet:
-    reason = _reason(reason)
+    reason = require_reason(reason)
     move = {
         "freeze": ledger_services.wallet_freeze,
         "unfreeze": ledger_services.wallet_unfreeze,
@@ -234,7 +228,7 @@ def wallet_close_by_officer(*, wallet_id: uuid.UUID, officer: Any, reason: str) 
 
 def wallet_limit_set(*, wallet_id: uuid.UUID, daily_limit: int, officer: Any, reason: str) -> WalletLimit:
     """Set (or change) a wallet's 24 h outflow limit, overriding WALLET_DEFAULT_LIMIT."""
-    reason = _reason(reason)
+    reason = require_reason(reason)
     if isinstance(daily_limit, bool) or not isinstance(daily_limit, int) or daily_limit < 0:
         raise ComplianceError(
             "the limit is a non-negative integer of minor units", code=ComplianceErrorCode.INVALID_LIMIT

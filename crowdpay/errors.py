@@ -46,3 +46,18 @@ class Conflict(DomainError):
 class Unprocessable(DomainError):
     code = "unprocessable"
     status = 422
+
+
+class ReasonRequired(DomainError):
+    """An action that must say why (a freeze, a rejection, a payout marked failed …) was given no reason."""
+
+    code = "reason_required"
+    status = 400
+
+
+def require_reason(reason: str | None, detail: str = "a reason is required") -> str:
+    """The reason, stripped; `ReasonRequired` when there is none. Every app's officer actions use it."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReasonRequired(detail)
+    return reason

@@ -15,6 +15,8 @@ from typing import TypeVar
 from django.db import IntegrityError, transaction
 from django_fsm import can_proceed
 
+from crowdpay.errors import require_reason
+
 from . import ledger
 from .currencies import validate_amount, validate_currency
 from .errors import LedgerError, LedgerErrorCode
@@ -74,13 +76,6 @@ def _journal_lookup(reference: str, kind: str) -> Callable[[], uuid.UUID | None]
     return lookup
 
 
-def _require_reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise LedgerError("a reason is required", code=LedgerErrorCode.INVALID_TRANSITION)
-    return reason
-
-
 # --- wallets --------------------------------------------------------------------------------------
 
 
@@ -117,7 +112,7 @@ def wallet_open(
 
 
 def _wallet_transition(*, wallet_id: uuid.UUID, name: str, event: str, actor: str, reason: str) -> Wallet:
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     with transaction.atomic():
         try:
             wallet = Wallet.objects.select_for_update().get(pk=wallet_id)

@@ -10,6 +10,7 @@ from django.utils import timezone
 from compliance import services
 from compliance.errors import ComplianceError
 from compliance.models import AuditEntry, ReviewCase
+from crowdpay.errors import ReasonRequired
 from sagas import services as sagas
 from sagas.models import Saga
 from wallets.integrity import reconcile
@@ -94,9 +95,9 @@ def test_a_case_is_decided_once(verified_wallet, officer):
 
 def test_a_decision_needs_a_reason_and_an_existing_case(verified_wallet, officer):
     case = ReviewCase.objects.get(saga_id=risky_funding(verified_wallet).id)
-    with pytest.raises(ComplianceError) as info:
+    with pytest.raises(ReasonRequired) as info:
         services.review_case_approve(case_id=case.id, officer=officer, reason="  ")
-    assert info.value.code == "reason_required"
+    assert (info.value.code, info.value.status) == ("reason_required", 400)
     with pytest.raises(ComplianceError) as info:
         services.review_case_approve(case_id=uuid.uuid4(), officer=officer, reason="x")
     assert info.value.status == 404

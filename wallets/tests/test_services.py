@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from crowdpay.errors import ReasonRequired
 from wallets import services
 from wallets.errors import LedgerError
 from wallets.fx import Quote, convert
@@ -118,7 +119,9 @@ def test_status_changes_emit_events_with_actor_and_reason():
 def test_fsm_refuses_invalid_transitions_and_blank_reasons():
     wallet = WalletFactory()
     assert codes(services.wallet_unfreeze, wallet_id=wallet.id, actor="o", reason="r") == "invalid_transition"
-    assert codes(services.wallet_freeze, wallet_id=wallet.id, actor="o", reason="  ") == "invalid_transition"
+    with pytest.raises(ReasonRequired) as blank:
+        services.wallet_freeze(wallet_id=wallet.id, actor="o", reason="  ")
+    assert (blank.value.code, blank.value.status) == ("reason_required", 400)
     services.wallet_freeze(wallet_id=wallet.id, actor="o", reason="r")
     assert codes(services.wallet_freeze, wallet_id=wallet.id, actor="o", reason="r") == "invalid_transition"
     assert codes(services.wallet_freeze, wallet_id=uuid.uuid4(), actor="o", reason="r") == "wallet_not_found"

@@ -22,6 +22,7 @@ class SagaErrorCode(StrEnum):
     FX_RATE_UNAVAILABLE = "fx_rate_unavailable"
     GATEWAY_UNAVAILABLE = "gateway_unavailable"
     REVIEW_REJECTED = "review_rejected"
+    REFUND_REJECTED = "refund_rejected"
 
 
 class SagaError(CodedError):

@@ -29,7 +29,7 @@ class Saga(ConcurrentTransitionMixin, models.Model):
         FUNDS_HELD = "FUNDS_HELD", "funds held on the source wallet"
         QUOTED = "QUOTED", "FX quote taken"
         PAYOUT_REQUESTED = "PAYOUT_REQUESTED", "payout requested, waiting for settlement"
-        COMPENSATING = "COMPENSATING", "compensating (releasing the hold)"
+        COMPENSATING = "COMPENSATING", "compensating (releasing the hold or refunding the charge)"
         SUCCEEDED = "SUCCEEDED"
         FAILED = "FAILED"
 
@@ -128,14 +128,18 @@ class Saga(ConcurrentTransitionMixin, models.Model):
     def succeed(self) -> None:
         pass
 
-    @transition(field=state, source=[State.FUNDS_HELD, State.QUOTED, State.PAYOUT_REQUESTED], target=State.COMPENSATING)
+    # A confirmed funding whose credit is refused compensates too (its charge is refunded): it never
+    # fails straight from CONFIRMED, which would keep the customer's money.
+    @transition(
+        field=state,
+        source=[State.CONFIRMED, State.FUNDS_HELD, State.QUOTED, State.PAYOUT_REQUESTED],
+        target=State.COMPENSATING,
+    )
     def compensate(self) -> None:
         pass
 
     @transition(
-        field=state,
-        source=[State.STARTED, State.IN_REVIEW, State.APPROVED, State.CONFIRMED, State.COMPENSATING],
-        target=State.FAILED,
+        field=state, source=[State.STARTED, State.IN_REVIEW, State.APPROVED, State.COMPENSATING], target=State.FAILED
     )
     def fail(self) -> None:
         pass

@@ -14,6 +14,13 @@ effect. A saga that stops moving (its worker died) keeps `next_attempt_at` as a 
 Transient gateway errors are retried with exponential backoff and full jitter; after
 `SAGA_MAX_ATTEMPTS` tries the saga compensates (releases its hold) and fails.
 
+A funding whose charge the payment gateway confirmed but whose credit the ledger refuses (the wallet
+was closed or frozen meanwhile) compensates: CONFIRMED → COMPENSATING (the refusal is its error) →
+the charge is refunded with the gateway under the reference `saga:<id>:refund` → FAILED. Until the
+refund is made the saga never fails: an unavailable gateway is retried for ever (capped backoff, and
+the saga stays due for the sweeper); a rejected refund is recorded as the saga's error for an officer
+and retried the same way. The refusal is the saga's error again once the refund is made.
+
 Input that can never succeed (unknown wallet or currency, a bad amount, a transfer to itself) is
 refused at once with a `DomainError`; an operation that is refused on its merits (a screening
 decline, insufficient funds, a frozen wallet) is a FAILED saga with the reason as its `error_code`.
@@ -46,7 +53,7 @@ from wallets.models import Wallet
 
 from . import gateways
 from .errors import SagaError, SagaErrorCode
-from .gateways import GatewayRejected, GatewayUnavailable
+from .gateways import GatewayError, GatewayRejected, GatewayUnavailable
 from .models import Payout, Saga, SagaStep
 
 log = logging.getLogger(__name__)
@@ -463,9 +470,18 @@ def retry_delay(saga: Saga | None) -> float | None:
     return max((saga.next_attempt_at - timezone.now()).total_seconds(), 0.0)
 
 
-def _transient(saga: Saga, step: str, exc: GatewayUnavailable, *, give_up: Callable[[Saga], None] | None) -> bool:
+def _transient(
+    saga: Saga,
+    step: str,
+    exc: GatewayError,
+    *,
+    give_up: Callable[[Saga], None] | None,
+    result: str = "retry",
+    error_code: str | None = None,
+) -> bool:
     """Count a transient failure; back off, or after the last try run `give_up` (compensate or fail).
-    `give_up=None` retries for ever (capped backoff): used where giving up could lose money."""
+    `give_up=None` retries for ever (capped backoff): used where giving up could lose money. With
+    `error_code` the failure is also recorded on the saga at once, for an officer to see."""
     with _locked(saga) as s:
         if s is None:
             return True
@@ -476,10 +492,11 @@ def _transient(saga: Saga, step: str, exc: GatewayUnavailable, *, give_up: Calla
             give_up(s)
             _moved(s, step=step, result="gave_up", detail=detail)
             return True
+        if error_code is not None:
+            _set_error(s, error_code, exc.detail)
+            detail["code"] = s.error_code
         delay = backoff(s.attempts)
-        _record(
-            s, step=step, result="retry", detail={**detail, "delay": round(delay, 3)}, wait=timedelta(seconds=delay)
-        )
+        _record(s, step=step, result=result, detail={**detail, "delay": round(delay, 3)}, wait=timedelta(seconds=delay))
     return False
 
 
@@ -554,8 +571,9 @@ def _step_funding_credit(saga: Saga) -> bool:
                 memo=f"{s.source} {s.source_reference}"[:500],
             )
         except LedgerError as exc:
-            _fail(s, exc.code, exc.detail)
-            _moved(s, step="credit", result="refused", detail={"code": exc.code})
+            # the charge is already taken: refund it (the compensating step) rather than fail
+            _compensate(s, exc.code, exc.detail)
+            _moved(s, step="credit", result="refused", detail={"code": exc.code, "detail": exc.detail})
             return True
         s.journal_id = journal_id
         s.succeed()
@@ -693,7 +711,42 @@ def _step_transfer_held(saga: Saga) -> bool:
     return _step_transfer_quote(saga) if saga.target_currency else _step_transfer_complete(saga)
 
 
+def _step_funding_refund(saga: Saga) -> bool:
+    """Give a confirmed charge back to the customer. The refund is a network call: made with no
+    transaction open, then recorded under the lock. The saga fails only once the refund is made."""
+    if not Saga.objects.filter(pk=saga.id, state=State.COMPENSATING).exists():
+        return True  # another runner already refunded it (`saga` is a stale read): never refund twice
+    reference = f"saga:{saga.id}:refund"
+    try:
+        gateways.funding_gateway().refund(
+            source=saga.source,
+            source_reference=saga.source_reference,
+            amount=saga.amount,
+            currency=saga.currency,
+            reference=reference,
+        )
+    except GatewayUnavailable as exc:
+        return _transient(saga, "refund", exc, give_up=None)
+    except GatewayRejected as exc:
+        # the money is still owed: an officer sees the rejection; the same refund is tried again
+        code = exc.code if exc.code != GatewayRejected.code else SagaErrorCode.REFUND_REJECTED
+        return _transient(saga, "refund", exc, give_up=None, result="rejected", error_code=code)
+    with _locked(saga) as s:
+        if s is None:
+            return True
+        refused = s.steps.filter(step="credit", result="refused").values_list("detail", flat=True).last()
+        if refused:  # the refusal, not a refund rejection met on the way, is why the funding failed
+            _set_error(s, refused["code"], refused.get("detail", s.error_detail))
+        s.fail()
+        _moved(s, step="refund", result="refunded", detail={"reference": reference})
+    return True
+
+
 def _step_compensate(saga: Saga) -> bool:
+    """Undo the saga's effect and fail it: a funding refunds its charge, a withdraw or a transfer
+    releases its hold."""
+    if saga.kind == Saga.Kind.FUNDING:
+        return _step_funding_refund(saga)
     with _locked(saga) as s:
         if s is None:
             return True

@@ -1,9 +1,13 @@
 """FundingSaga: screen → confirm with the payment gateway → credit from the house funding account."""
 
 import pytest
+from django.utils import timezone
+from django_fsm import TransitionNotAllowed
 
 from sagas import services
 from sagas.errors import SagaError
+from sagas.gateways import GatewayRejected, GatewayUnavailable
+from sagas.gateways.funding import AcceptingFundingGateway
 from sagas.models import Saga, SagaStep
 from sagas.selectors import operation_as_dict
 from sagas.tests.conftest import advance
@@ -30,6 +34,47 @@ def start(wallet, *, amount=500_00, reference="op-1", source_reference="ch_1Nx32
 
 def steps(saga) -> list[tuple[str, str]]:
     return list(SagaStep.objects.filter(saga=saga).values_list("step", "result"))
+
+
+class RecordingFundingGateway(AcceptingFundingGateway):
+    """The built-in gateway, keeping every refund it is asked for; `failures` are raised first, one
+    per call, as a payment provider's outage or refusal would be."""
+
+    def __init__(self) -> None:
+        self.refunds: list[dict] = []
+        self.failures: list[Exception] = []
+
+    def refund(self, **kwargs) -> None:
+        self.refunds.append(kwargs)
+        if self.failures:
+            raise self.failures.pop(0)
+        super().refund(**kwargs)
+
+
+@pytest.fixture
+def funding_gateway(monkeypatch):
+    gateway = RecordingFundingGateway()
+    monkeypatch.setattr(services.gateways, "funding_gateway", lambda: gateway)
+    return gateway
+
+
+@pytest.fixture
+def empty_wallet(db):
+    return WalletFactory()  # only an empty wallet can be closed
+
+
+def confirmed_then_closed(wallet) -> Saga:
+    """A funding whose charge the gateway confirmed, on a wallet closed before the credit step."""
+    saga = start(wallet)
+    services._step_screen(saga)
+    services._step_funding_confirm(Saga.objects.get(pk=saga.id))
+    assert Saga.objects.get(pk=saga.id).state == Saga.State.CONFIRMED
+    ledger.wallet_close(wallet_id=wallet.id, actor="officer", reason="customer left")
+    return Saga.objects.get(pk=saga.id)
+
+
+def refund_results(saga) -> list[str]:
+    return [result for step, result in steps(saga) if step == "refund"]
 
 
 def test_funding_credits_the_wallet_from_the_funding_account(wallet):
@@ -179,3 +224,90 @@ def test_the_screen_step_run_twice_has_one_effect(wallet):
     services._step_screen(saga)
     assert SagaStep.objects.filter(saga=saga, step="screen").count() == 1
     assert Saga.objects.get(pk=saga.id).state == Saga.State.APPROVED
+
+
+def test_a_credit_refused_after_the_charge_refunds_it_then_fails(empty_wallet, funding_gateway):
+    saga = confirmed_then_closed(empty_wallet)
+    entries, house = JournalEntry.objects.count(), Posting.objects.filter(account="funding:USD").count()
+    saga = advance(saga)
+    assert (saga.state, saga.error_code) == (Saga.State.FAILED, "wallet_closed")
+    assert saga.next_attempt_at is None
+    refusal = {"code": "wallet_closed", "detail": f"wallet {empty_wallet.id} is closed"}
+    assert operation_as_dict(saga)["error"] == refusal
+    assert steps(saga) == [
+        ("start", "accepted"),
+        ("screen", "approve"),
+        ("confirm", "ok"),
+        ("credit", "refused"),
+        ("refund", "refunded"),
+    ]
+    assert funding_gateway.refunds == [
+        {
+            "source": "CARD",
+            "source_reference": "ch_1Nx32",
+            "amount": 500_00,
+            "currency": "USD",
+            "reference": f"saga:{saga.id}:refund",
+        }
+    ]
+    assert JournalEntry.objects.count() == entries
+    assert Posting.objects.filter(account="funding:USD").count() == house
+    assert not JournalEntry.objects.filter(reference__startswith=f"saga:{saga.id}").exists()
+    assert balance_of(empty_wallet) == (0, 0)
+    assert reconcile() == []
+
+
+def test_a_confirmed_funding_cannot_fail_without_its_refund(empty_wallet):
+    saga = confirmed_then_closed(empty_wallet)
+    with pytest.raises(TransitionNotAllowed):
+        saga.fail()
+
+
+def test_an_unavailable_refund_is_retried_and_the_saga_waits_compensating(
+    empty_wallet, funding_gateway, settings, django_capture_on_commit_callbacks
+):
+    settings.SAGA_MAX_ATTEMPTS = 2
+    funding_gateway.failures = [GatewayUnavailable("psp: HTTP 503") for _ in range(3)]
+    saga = advance(confirmed_then_closed(empty_wallet))
+    assert (saga.state, saga.attempts) == (Saga.State.COMPENSATING, 1)
+    assert saga.next_attempt_at > timezone.now() and services.retry_delay(saga) > 0
+    saga = advance(advance(saga))
+    # past SAGA_MAX_ATTEMPTS the money is still owed: the saga keeps compensating, never FAILED
+    assert (saga.state, saga.attempts, saga.error_code) == (Saga.State.COMPENSATING, 3, "wallet_closed")
+    assert refund_results(saga) == ["retry", "retry", "retry"]
+    with django_capture_on_commit_callbacks(execute=False):
+        assert services.sagas_resume_due(now=saga.next_attempt_at) == 1  # the sweeper will find it
+    saga = advance(saga)
+    assert (saga.state, saga.error_code) == (Saga.State.FAILED, "wallet_closed")
+    assert refund_results(saga) == ["retry", "retry", "retry", "refunded"]
+    assert [r["reference"] for r in funding_gateway.refunds] == [f"saga:{saga.id}:refund"] * 4
+    assert balance_of(empty_wallet) == (0, 0)
+
+
+@pytest.mark.parametrize(("code", "recorded"), [("charge_disputed", "charge_disputed"), (None, "refund_rejected")])
+def test_a_rejected_refund_stays_compensating_with_the_rejection_recorded(
+    empty_wallet, funding_gateway, code, recorded
+):
+    funding_gateway.failures = [GatewayRejected("psp: HTTP 409", code=code)]
+    saga = advance(confirmed_then_closed(empty_wallet))
+    assert (saga.state, saga.error_code, saga.error_detail) == (Saga.State.COMPENSATING, recorded, "psp: HTTP 409")
+    assert saga.next_attempt_at is not None  # never lost: tried again when due
+    assert refund_results(saga) == ["rejected"]
+    assert SagaStep.objects.get(saga=saga, step="refund").detail["code"] == recorded
+    assert operation_as_dict(saga)["status"] == "PENDING"
+    saga = advance(saga)  # the provider accepts the same refund once the officer has sorted it out
+    assert (saga.state, saga.error_code) == (Saga.State.FAILED, "wallet_closed")
+    assert refund_results(saga) == ["rejected", "refunded"]
+    assert len(funding_gateway.refunds) == 2
+
+
+def test_the_refund_step_run_twice_refunds_once(empty_wallet, funding_gateway):
+    saga = confirmed_then_closed(empty_wallet)
+    services._step_funding_credit(saga)
+    compensating = Saga.objects.get(pk=saga.id)
+    assert (compensating.state, compensating.error_code) == (Saga.State.COMPENSATING, "wallet_closed")
+    services._step_compensate(compensating)
+    services._step_compensate(compensating)  # a second runner holding the same stale snapshot
+    assert advance(saga).state == Saga.State.FAILED
+    assert len(funding_gateway.refunds) == 1
+    assert refund_results(saga) == ["refunded"]

@@ -123,3 +123,13 @@ def test_the_built_in_funding_gateway_confirms_any_reference():
     AcceptingFundingGateway().confirm(source="CARD", source_reference="ch_1", amount=1, currency="USD")
     with pytest.raises(GatewayRejected):
         AcceptingFundingGateway().confirm(source="CARD", source_reference="", amount=1, currency="USD")
+
+
+def test_the_built_in_funding_gateway_refunds_a_well_formed_charge():
+    refund = {"source": "CARD", "source_reference": "ch_1", "amount": 1, "currency": "USD", "reference": "saga:1:r"}
+    assert AcceptingFundingGateway().refund(**refund) is None
+    bad_arguments = [{"source_reference": " "}, {"amount": 0}, {"amount": -5}, {"amount": "5"}, {"amount": True}]
+    for bad in [*bad_arguments, {"reference": ""}]:
+        with pytest.raises(GatewayRejected) as info:
+            AcceptingFundingGateway().refund(**{**refund, **bad})
+        assert info.value.code == "refund_rejected"

@@ -13,7 +13,6 @@ class SagaErrorCode(StrEnum):
     PAYOUT_NOT_FOUND = "payout_not_found"
     PAYOUT_ALREADY_SETTLED = "payout_already_settled"
     SAGA_NOT_IN_REVIEW = "saga_not_in_review"
-    REASON_REQUIRED = "reason_required"
     INVALID_REFERENCE = "invalid_reference"
     DESTINATION_REQUIRED = "destination_required"
     # Failures recorded on a saga (its `error_code`), never raised to the caller of *_start:
@@ -32,7 +31,6 @@ class SagaError(CodedError):
         SagaErrorCode.PAYOUT_NOT_FOUND: 404,
         SagaErrorCode.PAYOUT_ALREADY_SETTLED: 409,
         SagaErrorCode.SAGA_NOT_IN_REVIEW: 409,
-        SagaErrorCode.REASON_REQUIRED: 400,
         SagaErrorCode.INVALID_REFERENCE: 400,
         SagaErrorCode.DESTINATION_REQUIRED: 400,
     }

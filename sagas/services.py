@@ -42,6 +42,7 @@ from django.utils import timezone
 
 from compliance import screening
 from compliance import services as compliance_services
+from crowdpay.errors import require_reason
 from crowdpay.inserts import insert_statement
 from crowdpay.metrics_sagas import record_screening
 from wallets import services as ledger
@@ -778,9 +779,7 @@ def saga_review_decide(*, saga_id: uuid.UUID, approve: bool, actor: str, reason:
     """A compliance officer's decision on a saga waiting IN_REVIEW: approve lets it go on (the
     worker resumes it), reject fails it, releasing anything it holds. Deciding the same way twice
     answers the saga as it is."""
-    reason = (reason or "").strip()
-    if not approve and not reason:
-        raise SagaError("a reason is required to reject", code=SagaErrorCode.REASON_REQUIRED)
+    reason = (reason or "").strip() if approve else require_reason(reason, "a reason is required to reject")
     with transaction.atomic():
         saga = Saga.objects.select_for_update().filter(pk=_uuid_or_none(saga_id)).first()
         if saga is None:
@@ -811,9 +810,7 @@ def _uuid_or_none(value) -> uuid.UUID | None:
 def payout_mark(*, payout_id: uuid.UUID, paid: bool, actor: str, reason: str = "") -> Payout:
     """Finance staff settle a payout of the built-in queue; the waiting withdraw saga then captures
     (paid) or releases (failed) its hold. Marking a payout the way it already is does nothing."""
-    reason = (reason or "").strip()
-    if not paid and not reason:
-        raise SagaError("a reason is required to fail a payout", code=SagaErrorCode.REASON_REQUIRED)
+    reason = (reason or "").strip() if paid else require_reason(reason, "a reason is required to fail a payout")
     with transaction.atomic():
         payout = Payout.objects.select_for_update().filter(pk=_uuid_or_none(payout_id)).first()
         if payout is None:

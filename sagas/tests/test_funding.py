@@ -4,6 +4,7 @@ import pytest
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
+from crowdpay.errors import ReasonRequired
 from sagas import services
 from sagas.errors import SagaError
 from sagas.gateways import GatewayRejected, GatewayUnavailable
@@ -188,9 +189,9 @@ def test_review_then_approve_completes_the_funding(wallet, review_screening):
 
 def test_review_then_reject_fails_the_funding_without_effect(wallet, review_screening):
     saga = advance(start(wallet))
-    with pytest.raises(SagaError) as info:
+    with pytest.raises(ReasonRequired) as info:
         services.saga_review_decide(saga_id=saga.id, approve=False, actor="officer:7", reason=" ")
-    assert info.value.code == "reason_required"
+    assert (info.value.code, info.value.status) == ("reason_required", 400)
     saga = services.saga_review_decide(saga_id=saga.id, approve=False, actor="officer:7", reason="stolen card")
     assert (saga.state, saga.error_code, saga.error_detail) == (Saga.State.FAILED, "review_rejected", "stolen card")
     assert balance_of(wallet) == (1000_00, 0)

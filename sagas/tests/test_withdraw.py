@@ -3,6 +3,7 @@
 import pytest
 from django.utils import timezone
 
+from crowdpay.errors import ReasonRequired
 from sagas import services
 from sagas.errors import SagaError
 from sagas.models import Payout, Saga, SagaStep
@@ -45,9 +46,9 @@ def test_a_paid_payout_captures_the_hold(wallet):
 def test_a_failed_payout_releases_the_hold(wallet):
     saga = advance(start(wallet))
     payout = Payout.objects.get(saga=saga)
-    with pytest.raises(SagaError) as info:
+    with pytest.raises(ReasonRequired) as info:
         services.payout_mark(payout_id=payout.id, paid=False, actor="finance:1")
-    assert info.value.code == "reason_required"
+    assert (info.value.code, info.value.status) == ("reason_required", 400)
     services.payout_mark(payout_id=payout.id, paid=False, actor="finance:1", reason="account closed")
     saga = advance(saga)
     assert (saga.state, saga.error_code) == (Saga.State.FAILED, "payout_failed")

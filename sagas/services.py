@@ -37,6 +37,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -94,15 +95,52 @@ def backoff(attempt: int) -> float:
 # --- plumbing -------------------------------------------------------------------------------------
 
 
-def _enqueue(saga_id: uuid.UUID, *, countdown: float | None = None) -> None:
-    """Send the saga to the worker once the current transaction commits (at once outside one). A
-    lost message loses nothing: the sweeper finds the saga by its lease."""
+def _enqueue(saga_id: uuid.UUID, *, countdown: float | None = None, marked: bool = False) -> None:
+    """Send the saga to the worker once the current transaction commits (at once outside one),
+    marking it queued (`queued_mark`) unless the caller did. A lost message loses nothing: the
+    sweeper finds the saga by its lease."""
     from .tasks import saga_advance as task
 
     def send() -> None:
+        if not marked:
+            queued_mark(saga_id, countdown=countdown)
         task.apply_async(args=[str(saga_id)], countdown=countdown)
 
     transaction.on_commit(send, robust=True)
+
+
+# A message for a saga waits in the queue: its mark, in the cache (Redis), lets the sweeper leave the
+# saga alone instead of sending it again each time its lease runs out while the workers are behind
+# (which only lengthened the backlog). The task takes the mark off as it starts, so a worker that
+# dies mid-step leaves no mark and the sweeper resends at the lease as before. A mark outlives a
+# message lost from the broker by at most SAGA_QUEUED_MARK_SECONDS; `resume_sagas --all` ignores
+# marks. The marks are an optimisation of the sweeper, never needed for a saga to move: when the
+# cache cannot be reached the sweeper sends as it did without them.
+
+
+def _queued_key(saga_id: uuid.UUID | str) -> str:
+    return f"saga-queued:{saga_id}"
+
+
+def queued_mark(saga_id: uuid.UUID | str, *, countdown: float | None = None, only_if_absent: bool = False) -> bool:
+    """Mark the saga queued for its message's countdown plus SAGA_QUEUED_MARK_SECONDS. With
+    `only_if_absent`, False when a mark was already there (a message is waiting): nothing is sent."""
+    timeout = (countdown or 0) + _setting("SAGA_QUEUED_MARK_SECONDS", 600)
+    try:
+        if only_if_absent:
+            return bool(cache.add(_queued_key(saga_id), 1, timeout))
+        cache.set(_queued_key(saga_id), 1, timeout)
+    except Exception:  # the cache is down: send without the mark (a duplicate only costs a no-op run)
+        log.warning("saga queued mark not written", extra={"saga_id": str(saga_id)}, exc_info=True)
+    return True
+
+
+def queued_unmark(saga_id: uuid.UUID | str) -> None:
+    """The saga's message was taken by a worker (called as its task starts)."""
+    try:
+        cache.delete(_queued_key(saga_id))
+    except Exception:  # its mark then expires on its own; the saga runs all the same
+        log.warning("saga queued mark not removed", extra={"saga_id": str(saga_id)}, exc_info=True)
 
 
 def _record(saga: Saga, *, step: str, result: str, detail: dict | None = None, wait: timedelta | None = None) -> Saga:
@@ -828,9 +866,11 @@ def payout_mark(*, payout_id: uuid.UUID, paid: bool, actor: str, reason: str = "
     return payout
 
 
-def sagas_resume_due(*, now: datetime | None = None, limit: int = 500) -> int:
+def sagas_resume_due(*, now: datetime | None = None, limit: int = 500, force: bool = False) -> int:
     """The sweeper: re-enqueue every running saga whose next attempt is due (its lease ran out or its
-    backoff elapsed), renewing the lease so the next sweep does not send it again at once."""
+    backoff elapsed) and has no message waiting in the queue (`queued_mark`; `force` sends whatever
+    the marks say), renewing the lease so the next sweep does not look at it again at once. Returns
+    how many were sent."""
     now = now or timezone.now()
     due = list(
         Saga.objects.filter(next_attempt_at__lte=now)
@@ -838,8 +878,10 @@ def sagas_resume_due(*, now: datetime | None = None, limit: int = 500) -> int:
         .order_by("next_attempt_at")
         .values_list("id", flat=True)[:limit]
     )
-    if due:
-        Saga.objects.filter(pk__in=due).update(next_attempt_at=max(now, timezone.now()) + lease())
-        for saga_id in due:
-            _enqueue(saga_id)
-    return len(due)
+    if not due:
+        return 0
+    Saga.objects.filter(pk__in=due).update(next_attempt_at=max(now, timezone.now()) + lease())
+    sent = [saga_id for saga_id in due if force or queued_mark(saga_id, only_if_absent=True)]
+    for saga_id in sent:
+        _enqueue(saga_id, marked=True)
+    return len(sent)

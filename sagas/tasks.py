@@ -10,11 +10,13 @@ from . import services
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True, max_retries=None)
 def saga_advance(self, saga_id: str) -> None:
+    services.queued_unmark(saga_id)
     saga = services.saga_advance(saga_id=saga_id)
     delay = services.retry_delay(saga)
     # In eager mode (no broker) a retry would run at once and burn every attempt: leave the saga to
     # the sweeper (`manage.py resume_sagas`) instead.
     if delay is not None and not self.request.is_eager:
+        services.queued_mark(saga_id, countdown=delay)  # the retry's message waits in the queue
         raise self.retry(countdown=delay)
 
 

@@ -4,6 +4,7 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
@@ -40,6 +41,41 @@ def test_the_sweeper_resends_running_sagas_whose_lease_ran_out(wallet, django_ca
     assert len(callbacks) == 1
     assert Saga.objects.get(pk=stuck.id).next_attempt_at > later  # the lease is renewed
     assert done.next_attempt_at is None
+
+
+def test_the_sweeper_does_not_resend_a_saga_whose_message_still_waits(wallet, django_capture_on_commit_callbacks):
+    saga = fund(wallet, "q")
+    later = timezone.now() + timedelta(hours=1)
+    services.queued_mark(saga.id)  # what the start's send does: its message waits in the queue
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert services.sagas_resume_due(now=later) == 0  # the workers are behind: no second message
+    assert callbacks == []
+    services.queued_unmark(saga.id)  # a worker took the message, then died mid-step
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert services.sagas_resume_due(now=later + timedelta(hours=1)) == 1
+    assert len(callbacks) == 1
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:  # the sweeper marked its own send
+        assert services.sagas_resume_due(now=later + timedelta(hours=2)) == 0
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:  # `resume_sagas --all`
+        assert services.sagas_resume_due(now=later + timedelta(hours=3), force=True) == 1
+    assert len(callbacks) == 1
+
+
+@pytest.mark.skipif(not settings.CELERY_BROKER_URL.startswith("redis"), reason="the real broker (set REDIS_URL)")
+def test_a_sent_saga_is_marked_queued_until_its_task_starts(wallet, django_capture_on_commit_callbacks):
+    from crowdpay.celery import app
+
+    app.control.purge()
+    with django_capture_on_commit_callbacks(execute=True):
+        saga = fund(wallet, "m")  # commits: its message goes to the real broker, marked
+    try:
+        assert services.sagas_resume_due(now=timezone.now() + timedelta(hours=1)) == 0
+        assert services.queued_mark(saga.id, only_if_absent=True) is False  # its mark is there
+        tasks.saga_advance.apply(args=[str(saga.id)])  # a worker takes it: the mark goes, the saga runs
+        assert Saga.objects.get(pk=saga.id).state == Saga.State.SUCCEEDED
+        assert services.queued_mark(saga.id, only_if_absent=True) is True  # no mark was left
+    finally:
+        app.control.purge()  # the published message, which no worker here consumes
 
 
 def test_the_sweeper_leaves_sagas_in_review_alone(wallet, review_screening):

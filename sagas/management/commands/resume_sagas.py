@@ -13,10 +13,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--all", action="store_true", help="re-enqueue every running saga now, whatever its next attempt time"
+            "--all",
+            action="store_true",
+            help="re-enqueue every running saga now, whatever its next attempt time and its queued mark",
         )
 
     def handle(self, *args, all=False, **options):
         now = timezone.now() + (timedelta(days=36500) if all else timedelta(0))
-        count = sagas_resume_due(now=now)
+        count = sagas_resume_due(now=now, force=all)
         self.stdout.write(self.style.SUCCESS(f"resume_sagas: {count} saga(s) re-enqueued"))

@@ -129,10 +129,11 @@ class Saga(ConcurrentTransitionMixin, models.Model):
         pass
 
     # A confirmed funding whose credit is refused compensates too (its charge is refunded): it never
-    # fails straight from CONFIRMED, which would keep the customer's money.
+    # fails straight from CONFIRMED, which would keep the customer's money. So does an approved one
+    # whose confirmation never got an answer: the provider may have taken the charge all the same.
     @transition(
         field=state,
-        source=[State.CONFIRMED, State.FUNDS_HELD, State.QUOTED, State.PAYOUT_REQUESTED],
+        source=[State.APPROVED, State.CONFIRMED, State.FUNDS_HELD, State.QUOTED, State.PAYOUT_REQUESTED],
         target=State.COMPENSATING,
     )
     def compensate(self) -> None:

@@ -16,7 +16,9 @@ Transient gateway errors are retried with exponential backoff and full jitter; a
 
 A funding whose charge the payment gateway confirmed but whose credit the ledger refuses (the wallet
 was closed or frozen meanwhile) compensates: CONFIRMED → COMPENSATING (the refusal is its error) →
-the charge is refunded with the gateway under the reference `saga:<id>:refund` → FAILED. Until the
+the charge is refunded with the gateway under the reference `saga:<id>:refund` → FAILED. A funding
+whose confirmation got no answer after the last try compensates the same way (APPROVED →
+COMPENSATING, error `gateway_unavailable`): the provider may have taken the charge. Until the
 refund is made the saga never fails: an unavailable gateway is retried for ever (capped backoff, and
 the saga stays due for the sweeper); a rejected refund is recorded as the saga's error for an officer
 and retried the same way. The refusal is the saga's error again once the refund is made.
@@ -581,7 +583,9 @@ def _step_funding_confirm(saga: Saga) -> bool:
             source=saga.source, source_reference=saga.source_reference, amount=saga.amount, currency=saga.currency
         )
     except GatewayUnavailable as exc:
-        return _transient(saga, "confirm", exc, give_up=lambda s: s.fail())
+        # No answer after the last try: the provider may have taken the charge without our hearing
+        # of it, so give it back (a refund of a charge never taken gives back nothing) and fail.
+        return _transient(saga, "confirm", exc, give_up=lambda s: s.compensate())
     except GatewayRejected as exc:
         with _locked(saga) as s:
             if s is not None:

@@ -2,7 +2,8 @@
 back (`refund`, when the credit is refused after the charge was taken)? The built-in gateway accepts
 any non-empty reference as confirmed and any well-formed refund (there is no card network here).
 `refund`'s `reference` (derived from the saga's id) is its idempotency key: a provider answers a
-retried refund as the one refund it already made."""
+retried refund as the one refund it already made, and a refund of a charge it never took (a
+confirmation that got no answer because the charge never happened) as done, with nothing to give back."""
 
 from __future__ import annotations
 

@@ -44,6 +44,12 @@ class RecordingFundingGateway(AcceptingFundingGateway):
     def __init__(self) -> None:
         self.refunds: list[dict] = []
         self.failures: list[Exception] = []
+        self.confirm_failures: list[Exception] = []
+
+    def confirm(self, **kwargs) -> None:
+        if self.confirm_failures:
+            raise self.confirm_failures.pop(0)
+        super().confirm(**kwargs)
 
     def refund(self, **kwargs) -> None:
         self.refunds.append(kwargs)
@@ -312,3 +318,26 @@ def test_the_refund_step_run_twice_refunds_once(empty_wallet, funding_gateway):
     assert advance(saga).state == Saga.State.FAILED
     assert len(funding_gateway.refunds) == 1
     assert refund_results(saga) == ["refunded"]
+
+
+def test_a_confirmation_that_never_answers_refunds_the_charge_it_may_have_taken(
+    wallet, funding_gateway, settings, django_capture_on_commit_callbacks
+):
+    settings.SAGA_MAX_ATTEMPTS = 2
+    funding_gateway.confirm_failures = [GatewayUnavailable("psp: read timed out") for _ in range(2)]
+    saga = advance(start(wallet))
+    assert (saga.state, saga.attempts) == (Saga.State.APPROVED, 1)
+    saga = advance(saga)  # the last try: the provider may have taken the charge, so it is given back
+    assert (saga.state, saga.error_code) == (Saga.State.FAILED, "gateway_unavailable")
+    assert [s[0] for s in steps(saga)][-3:] == ["confirm", "confirm", "refund"]
+    assert funding_gateway.refunds == [
+        {
+            "source": "CARD",
+            "source_reference": "ch_1Nx32",
+            "amount": 500_00,
+            "currency": "USD",
+            "reference": f"saga:{saga.id}:refund",
+        }
+    ]
+    assert balance_of(wallet) == (1000_00, 0)  # never credited
+    assert not JournalEntry.objects.filter(reference__startswith=f"saga:{saga.id}").exists()

@@ -37,6 +37,17 @@ def steps(saga) -> list[tuple[str, str]]:
     return list(SagaStep.objects.filter(saga=saga).values_list("step", "result"))
 
 
+def the_charge(saga) -> dict:
+    """The refund of `start`'s charge, as the gateway is asked for it."""
+    return {
+        "source": "CARD",
+        "source_reference": "ch_1Nx32",
+        "amount": 500_00,
+        "currency": "USD",
+        "reference": f"saga:{saga.id}:refund",
+    }
+
+
 class RecordingFundingGateway(AcceptingFundingGateway):
     """The built-in gateway, keeping every refund it is asked for; `failures` are raised first, one
     per call, as a payment provider's outage or refusal would be."""
@@ -248,15 +259,7 @@ def test_a_credit_refused_after_the_charge_refunds_it_then_fails(empty_wallet, f
         ("credit", "refused"),
         ("refund", "refunded"),
     ]
-    assert funding_gateway.refunds == [
-        {
-            "source": "CARD",
-            "source_reference": "ch_1Nx32",
-            "amount": 500_00,
-            "currency": "USD",
-            "reference": f"saga:{saga.id}:refund",
-        }
-    ]
+    assert funding_gateway.refunds == [the_charge(saga)]
     assert JournalEntry.objects.count() == entries
     assert Posting.objects.filter(account="funding:USD").count() == house
     assert not JournalEntry.objects.filter(reference__startswith=f"saga:{saga.id}").exists()
@@ -320,9 +323,7 @@ def test_the_refund_step_run_twice_refunds_once(empty_wallet, funding_gateway):
     assert refund_results(saga) == ["refunded"]
 
 
-def test_a_confirmation_that_never_answers_refunds_the_charge_it_may_have_taken(
-    wallet, funding_gateway, settings, django_capture_on_commit_callbacks
-):
+def test_a_confirmation_that_never_answers_refunds_the_charge_it_may_have_taken(wallet, funding_gateway, settings):
     settings.SAGA_MAX_ATTEMPTS = 2
     funding_gateway.confirm_failures = [GatewayUnavailable("psp: read timed out") for _ in range(2)]
     saga = advance(start(wallet))
@@ -330,14 +331,6 @@ def test_a_confirmation_that_never_answers_refunds_the_charge_it_may_have_taken(
     saga = advance(saga)  # the last try: the provider may have taken the charge, so it is given back
     assert (saga.state, saga.error_code) == (Saga.State.FAILED, "gateway_unavailable")
     assert [s[0] for s in steps(saga)][-3:] == ["confirm", "confirm", "refund"]
-    assert funding_gateway.refunds == [
-        {
-            "source": "CARD",
-            "source_reference": "ch_1Nx32",
-            "amount": 500_00,
-            "currency": "USD",
-            "reference": f"saga:{saga.id}:refund",
-        }
-    ]
+    assert funding_gateway.refunds == [the_charge(saga)]
     assert balance_of(wallet) == (1000_00, 0)  # never credited
     assert not JournalEntry.objects.filter(reference__startswith=f"saga:{saga.id}").exists()

@@ -106,7 +106,11 @@ def _enqueue(saga_id: uuid.UUID, *, countdown: float | None = None, marked: bool
     def send() -> None:
         if not marked:
             queued_mark(saga_id, countdown=countdown)
-        task.apply_async(args=[str(saga_id)], countdown=countdown)
+        try:
+            task.apply_async(args=[str(saga_id)], countdown=countdown)
+        except Exception:
+            queued_unmark(saga_id)  # no message went out: the sweeper must not wait for one
+            raise
 
     transaction.on_commit(send, robust=True)
 
@@ -114,8 +118,10 @@ def _enqueue(saga_id: uuid.UUID, *, countdown: float | None = None, marked: bool
 # A message for a saga waits in the queue: its mark, in the cache (Redis), lets the sweeper leave the
 # saga alone instead of sending it again each time its lease runs out while the workers are behind
 # (which only lengthened the backlog). The task takes the mark off as it starts, so a worker that
-# dies mid-step leaves no mark and the sweeper resends at the lease as before. A mark outlives a
-# message lost from the broker by at most SAGA_QUEUED_MARK_SECONDS; `resume_sagas --all` ignores
+# dies mid-step leaves no mark and the sweeper resends at the lease as before; a send that fails
+# takes its mark off too. A message lost otherwise (taken by a worker killed before it started
+# the task, which the broker gives back only after its visibility timeout) delays its saga by at most
+# the mark's life: SAGA_QUEUED_MARK_SECONDS, by default five leases. `resume_sagas --all` ignores
 # marks. The marks are an optimisation of the sweeper, never needed for a saga to move: when the
 # cache cannot be reached the sweeper sends as it did without them.
 
@@ -127,7 +133,8 @@ def _queued_key(saga_id: uuid.UUID | str) -> str:
 def queued_mark(saga_id: uuid.UUID | str, *, countdown: float | None = None, only_if_absent: bool = False) -> bool:
     """Mark the saga queued for its message's countdown plus SAGA_QUEUED_MARK_SECONDS. With
     `only_if_absent`, False when a mark was already there (a message is waiting): nothing is sent."""
-    timeout = (countdown or 0) + _setting("SAGA_QUEUED_MARK_SECONDS", 600)
+    life = _setting("SAGA_QUEUED_MARK_SECONDS", None) or 5 * lease().total_seconds()
+    timeout = (countdown or 0) + life
     try:
         if only_if_absent:
             return bool(cache.add(_queued_key(saga_id), 1, timeout))

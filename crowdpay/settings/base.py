@@ -146,8 +146,8 @@ SAGA_RETRY_MAX_SECONDS = env.float("SAGA_RETRY_MAX_SECONDS", default=300.0)
 SAGA_LEASE_SECONDS = env.float("SAGA_LEASE_SECONDS", default=60.0)
 SAGA_PAYOUT_POLL_SECONDS = env.float("SAGA_PAYOUT_POLL_SECONDS", default=60.0)
 # How long the sweeper trusts that a saga's message still waits in the queue (beyond its countdown)
-# before it sends another: the longest a message lost by the broker can delay its saga.
-SAGA_QUEUED_MARK_SECONDS = env.float("SAGA_QUEUED_MARK_SECONDS", default=600.0)
+# before it sends another: the longest a lost message can delay its saga. Unset: five leases.
+SAGA_QUEUED_MARK_SECONDS = env.float("SAGA_QUEUED_MARK_SECONDS", default=None)
 # The 24 h outflow limit per wallet, in minor units of the wallet's base currency.
 WALLET_DEFAULT_LIMIT = env.int("WALLET_DEFAULT_LIMIT", default=10000_00)
 # Refuse any single amount above this many minor units (a sanity bound, not a business limit).

@@ -78,6 +78,24 @@ def test_a_sent_saga_is_marked_queued_until_its_task_starts(wallet, django_captu
         app.control.purge()  # the published message, which no worker here consumes
 
 
+@pytest.mark.skipif(not settings.CELERY_BROKER_URL.startswith("redis"), reason="the real broker (set REDIS_URL)")
+def test_a_send_the_broker_refuses_leaves_no_mark(wallet, django_capture_on_commit_callbacks):
+    """A mark stands for a message in the queue: when the send fails, the sweeper must not wait."""
+    from crowdpay.celery import app
+
+    saga = fund(wallet, "x")
+    reachable = app.conf.broker_url
+    app.pool.force_close_all()
+    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens there: the publish fails
+    try:
+        with django_capture_on_commit_callbacks(execute=True):  # robust: the failure is logged
+            services._enqueue(saga.id)
+    finally:
+        app.pool.force_close_all()
+        app.conf.broker_url = reachable
+    assert services.queued_mark(saga.id, only_if_absent=True) is True  # no mark was left behind
+
+
 def test_the_sweeper_leaves_sagas_in_review_alone(wallet, review_screening):
     advance(fund(wallet))
     assert services.sagas_resume_due(now=timezone.now() + timedelta(days=1)) == 0

@@ -85,14 +85,14 @@ def test_a_send_the_broker_refuses_leaves_no_mark(wallet, django_capture_on_comm
 
     saga = fund(wallet, "x")
     reachable = app.conf.broker_url
-    app.pool.force_close_all()
-    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens there: the publish fails
+    # Connection and producer pools of their own for a broker where nothing listens (the app builds
+    # them lazily for its broker URL; the reachable broker's are left open for the tests after).
+    app.conf.broker_url, app._pool, app.amqp._producer_pool = "redis://127.0.0.1:1/0", None, None
     try:
         with django_capture_on_commit_callbacks(execute=True):  # robust: the failure is logged
             services._enqueue(saga.id)
     finally:
-        app.pool.force_close_all()
-        app.conf.broker_url = reachable
+        app.conf.broker_url, app._pool, app.amqp._producer_pool = reachable, None, None
     assert services.queued_mark(saga.id, only_if_absent=True) is True  # no mark was left behind
 
 

@@ -131,7 +131,7 @@ def _queued_key(saga_id: uuid.UUID | str) -> str:
 
 
 def queued_mark(saga_id: uuid.UUID | str, *, countdown: float | None = None, only_if_absent: bool = False) -> bool:
-    """Mark the saga queued for its message's countdown plus SAGA_QUEUED_MARK_SECONDS. With
+    """Mark the saga queued for its message's countdown plus the mark's life (above). With
     `only_if_absent`, False when a mark was already there (a message is waiting): nothing is sent."""
     life = _setting("SAGA_QUEUED_MARK_SECONDS", None) or 5 * lease().total_seconds()
     timeout = (countdown or 0) + life
@@ -538,7 +538,7 @@ def _transient(
         if give_up is not None and s.attempts >= max_attempts():
             _set_error(s, SagaErrorCode.GATEWAY_UNAVAILABLE, exc.detail)
             give_up(s)
-            _moved(s, step=step, result="gave_up", detail=detail)
+            _moved(s, step=step, result="gave_up", detail={**detail, "code": s.error_code})
             return True
         if error_code is not None:
             _set_error(s, error_code, exc.detail)
@@ -784,9 +784,11 @@ def _step_funding_refund(saga: Saga) -> bool:
     with _locked(saga) as s:
         if s is None:
             return True
-        refused = s.steps.filter(step="credit", result="refused").values_list("detail", flat=True).last()
-        if refused:  # the refusal, not a refund rejection met on the way, is why the funding failed
-            _set_error(s, refused["code"], refused.get("detail", s.error_detail))
+        # Why the funding failed is what sent it compensating (the credit refused, or the confirmation
+        # given up on), not a refund rejection met on the way.
+        cause = s.steps.filter(result__in=("refused", "gave_up")).values_list("detail", flat=True).last()
+        if cause and "code" in cause:
+            _set_error(s, cause["code"], cause.get("detail") or cause.get("error") or s.error_detail)
         s.fail()
         _moved(s, step="refund", result="refunded", detail={"reference": reference})
     return True

@@ -326,11 +326,20 @@ def test_the_refund_step_run_twice_refunds_once(empty_wallet, funding_gateway):
 def test_a_confirmation_that_never_answers_refunds_the_charge_it_may_have_taken(wallet, funding_gateway, settings):
     settings.SAGA_MAX_ATTEMPTS = 2
     funding_gateway.confirm_failures = [GatewayUnavailable("psp: read timed out") for _ in range(2)]
+    funding_gateway.failures = [GatewayRejected("psp: HTTP 409", code="charge_locked")]
     saga = advance(start(wallet))
     assert (saga.state, saga.attempts) == (Saga.State.APPROVED, 1)
     saga = advance(saga)  # the last try: the provider may have taken the charge, so it is given back
-    assert (saga.state, saga.error_code) == (Saga.State.FAILED, "gateway_unavailable")
-    assert [s[0] for s in steps(saga)][-3:] == ["confirm", "confirm", "refund"]
-    assert funding_gateway.refunds == [the_charge(saga)]
+    assert (saga.state, saga.error_code) == (Saga.State.COMPENSATING, "charge_locked")  # refund refused once
+    saga = advance(saga)
+    assert (saga.state, saga.error_code) == (Saga.State.FAILED, "gateway_unavailable")  # why it failed
+    assert saga.error_detail == "psp: read timed out"
+    assert steps(saga)[-4:] == [
+        ("confirm", "retry"),
+        ("confirm", "gave_up"),
+        ("refund", "rejected"),
+        ("refund", "refunded"),
+    ]
+    assert funding_gateway.refunds == [the_charge(saga)] * 2
     assert balance_of(wallet) == (1000_00, 0)  # never credited
     assert not JournalEntry.objects.filter(reference__startswith=f"saga:{saga.id}").exists()

@@ -78,6 +78,9 @@ TEMPLATES = [
 # --- Database -----------------------------------------------------------------------------------
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A fresh clone has no var/ (git ignores it): create the embedded database's folder, or the
+    # first `migrate` fails with "unable to open database file".
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # IMMEDIATE transactions take SQLite's write lock at BEGIN, so two writers queue on the busy
     # timeout instead of failing with "database is locked" half-way through a ledger write.
     DATABASES["default"].setdefault("OPTIONS", {}).update(

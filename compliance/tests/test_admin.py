@@ -4,7 +4,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from compliance import screening, services
@@ -32,7 +32,7 @@ def case(verified_wallet):
         amount=2500_00,
         currency="EUR",
         source="CARD",
-        source_reference="ch_1",
+        source_reference="ch_test_ok_1",
         reference="op-admin",
         requested_by="user:1",
     )
@@ -48,7 +48,7 @@ def test_the_group_has_exactly_the_permissions_it_needs():
     assert ("compliance", "freeze_wallet") in perms and ("wallets", "view_wallet") in perms
     writes = {(app, c) for app, c in perms if c.split("_")[0] in ("add", "change", "delete")}
     assert writes == {("compliance", "add_walletlimit"), ("compliance", "change_walletlimit")}
-    assert len(perms) == 20
+    assert len(perms) == 21  # with view_kycreview, the manual-review queue
 
 
 def test_index_links_the_dashboard_and_the_dashboard_shows_the_figures(client_officer, case, verified_wallet):
@@ -158,11 +158,10 @@ def test_wallet_page_freeze_then_unfreeze_and_close_from_the_frozen_list(client_
         AuditEntry.objects.filter(object_id=str(wallet.pk)).order_by("at", "id").values_list("action", flat=True)
     )
     assert actions == ["wallet_freeze", "wallet_unfreeze", "wallet_freeze", "wallet_close"]
-    # the frozen list's rows open the wallet page
-    assert client_officer.get(reverse("admin:compliance_frozenwallet_change", args=[wallet.pk])).status_code == 302
 
 
 def test_no_officer_can_edit_money(client_officer, verified_wallet):
+    # (which pages answer 403 or read-only to whom: test_admin_walk)
     event = Event.objects.filter(wallet_id=verified_wallet.pk).first()
     for url in (
         reverse("admin:wallets_event_change", args=[event.pk]),
@@ -171,26 +170,13 @@ def test_no_officer_can_edit_money(client_officer, verified_wallet):
         client_officer.post(url, {"type": "X", "status": "CLOSED"})
     assert Event.objects.get(pk=event.pk).type == event.type
     assert Wallet.objects.get(pk=verified_wallet.pk).status == Wallet.Status.ACTIVE
-    for name in ("wallets_event_add", "wallets_journalentry_add", "wallets_wallet_add", "compliance_auditentry_add"):
-        assert client_officer.get(reverse(f"admin:{name}")).status_code == 403
-    assert client_officer.get(reverse("admin:wallets_event_delete", args=[event.pk])).status_code == 403
-    page = client_officer.get(reverse("admin:wallets_wallet_change", args=[verified_wallet.pk]))
-    assert page.context["has_change_permission"] is False
 
 
-def test_kyc_personal_data_is_masked_without_view_pii_and_each_unmasked_view_audited(client, officer):
+def test_each_unmasked_view_of_personal_data_is_audited(client, officer):
+    # (masked everywhere else, and for everyone without view_pii: test_admin_walk)
     made = profile(uuid.uuid4(), status=KycProfile.Status.PENDING)
     url = reverse("admin:compliance_kycprofile_change", args=[made.pk])
-    analyst = officer_user("ana", group=False)
-    analyst.user_permissions.add(Permission.objects.get(codename="view_kycprofile"))
-    client.force_login(analyst)
-    masked = client.get(url).content.decode()
-    assert "Ada Lovelace" not in masked and "X1234567" not in masked and "A••••••••••e" in masked
-    assert not AuditEntry.objects.filter(action="pii_view").exists()
-
     client.force_login(officer)
-    listing = client.get(reverse("admin:compliance_kycprofile_changelist")).content.decode()
-    assert "Ada Lovelace" not in listing
     shown = client.get(url).content.decode()
     assert "Ada Lovelace" in shown and "X1234567" in shown
     entry = AuditEntry.objects.get(action="pii_view")
@@ -232,13 +218,3 @@ def test_a_non_officer_is_refused(client, case):
     )
     assert ReviewCase.objects.get(pk=case.pk).status == "OPEN"
     assert reverse("admin:compliance_dashboard") not in client.get(reverse("admin:index")).content.decode()
-    client.logout()
-    anonymous = client.get(reverse("admin:compliance_dashboard"))
-    assert anonymous.status_code == 302 and "/login/" in anonymous["Location"]
-
-
-def test_an_unknown_object_action_is_refused(client_officer, case):
-    assert (
-        client_officer.get(reverse("admin:compliance_reviewcase_object_action", args=[case.pk, "delete"])).status_code
-        == 403
-    )

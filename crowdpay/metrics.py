@@ -49,6 +49,11 @@ RISK_DECISIONS = Counter(
 VELOCITY_DECLINES = Counter(
     "velocity_declines", "Operations refused by the 24 h velocity limit, by operation.", ["operation"]
 )
+LEDGER_RETRIES = Counter(
+    "ledger_transaction_retries",
+    "Ledger transactions run again from the start after a deadlock or serialization failure, by SQLSTATE.",
+    ["sqlstate"],
+)
 
 _LABEL_RE = re.compile(r"[^a-z0-9_]+")
 
@@ -80,6 +85,12 @@ def record_saga_finished(kind: str, status: str, code: str | None = None, second
 
 def record_idempotent_replay() -> None:
     IDEMPOTENT_REPLAYS.inc()
+
+
+def record_ledger_retry(sqlstate: str) -> None:
+    """A ledger transaction lost a deadlock or serialization race and runs again (a backstop: the
+    lock order makes deadlocks impossible, so any count here is a bug worth a look)."""
+    LEDGER_RETRIES.labels(sqlstate=_label(sqlstate)).inc()
 
 
 def record_risk_decision(outcome: str, code: str | None = None, operation: str | None = None) -> None:

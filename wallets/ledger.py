@@ -7,7 +7,7 @@ transfer `movement()`, below, which is one too):
    movements can never wait on each other in a cycle), and reads them. When given the movement's
    `reference` it also looks up the journal entry that reference may already have written, so the
    idempotency check costs no round trip of its own; given a journal to `post`, it inserts that
-   first instead (a replay then fails on the unique reference), before any row is locked.
+   in the same message, right after the locks (a replay then fails on the unique reference).
 2. The service checks what it must (wallet status, hold state) against what it read under the lock.
 3. `write()` derives every balance change from the events themselves (`projection.effects`), refuses
    anything that would leave negative available or held funds, extends each wallet's HMAC chain from
@@ -23,13 +23,43 @@ rows stay locked for the Python work after the lock and the one write message.
 `transaction.atomic()`: one code path, two transports. Validation, FX quotes and risk checks happen
 before step 1. House accounts (`funding:USD` …) are only ever inserted as postings, never locked,
 so a busy funding account is no hot spot.
+
+Lock order — the rule that keeps movements free of deadlocks, foreign-key checks included:
+
+- A movement locks its wallet rows in ascending id, then its balance rows in ascending id, in one
+  statement each, before it writes anything that refers to them; it locks no other row (the rows it
+  inserts are its own, and the journal's reference is only a unique-index entry).
+- Wallet rows are locked `FOR NO KEY UPDATE`, never `FOR UPDATE`. A foreign-key check is a
+  `FOR KEY SHARE` lock on the row it refers to, and KEY SHARE conflicts only with FOR UPDATE (and with
+  deleting the row or changing its key, which nothing does: wallets are PROTECTed and their ids are
+  fixed). So an FK check, wherever and whenever it runs (a saga row inserted for a review, with no
+  wallet locked, checks both of its wallets), never waits on a movement and never makes one wait:
+  it cannot close a cycle. With `FOR UPDATE` it could: a saga row committed while a 1→3 fan-out ran
+  held KEY SHARE on one wallet and waited on the other, while a movement held that other one and
+  waited on the first (issue 16: 503 `deadlock` for a few of 30 concurrent transfers).
+- The foreign keys the write path inserts under (event, balance, hold, posting → wallet; posting →
+  journal entry; saga → wallets; saga step, payout → saga; FX quote → wallet, journal entry) are
+  `NOT DEFERRABLE` on PostgreSQL (migrations `wallets.0005_write_path_fks_immediate` and
+  `sagas.0003_write_path_fks_immediate`): each is checked
+  by the INSERT that needs it, at that place in the movement (after the locks, on rows this
+  movement already holds: a KEY SHARE under our own NO KEY UPDATE is free), not at COMMIT after
+  everything else. Django creates them `DEFERRABLE INITIALLY DEFERRED`; a migration that re-creates
+  one must keep it immediate (`wallets.tests.test_lock_order` checks the catalogue).
+- On SQLite a writer holds the whole database (IMMEDIATE transactions): no two can deadlock.
+
+Should a deadlock or a serialization failure still happen, `retrying()` runs the whole transaction
+again (`LEDGER_DEADLOCK_RETRIES` times at most, counted in `ledger_transaction_retries_total`): a
+backstop, never the fix.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import random
 import re
 import threading
+import time
 import uuid
 import weakref
 from collections import defaultdict
@@ -37,8 +67,10 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
-from django.db import connection, transaction
+from django.conf import settings
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from . import chain
@@ -51,6 +83,9 @@ BALANCES = Balance._meta.db_table
 EVENTS = Event._meta.db_table
 JOURNAL = JournalEntry._meta.db_table
 POSTINGS = Posting._meta.db_table
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Access:
@@ -158,6 +193,11 @@ class Locked:
 # time of the write and returns (sql, params) pairs. compliance keeps its rolling outflow buckets so.
 WriteHook = Callable[[list[Append], datetime], Iterable[tuple[str, list]]]
 WRITE_HOOKS: list[WriteHook] = []
+# The same for statements that depend on how the movement changes balances: a hook takes
+# (wallet id, currency, available before, available after) for each balance the movement changes
+# (rows it holds locked; nothing more is locked or read) and the time. Webhooks' balance monitors.
+BalanceHook = Callable[[list[tuple[uuid.UUID, str, int, int]], datetime], Iterable[tuple[str, list]]]
+BALANCE_HOOKS: list[BalanceHook] = []
 
 
 @dataclass
@@ -170,7 +210,7 @@ def _pg() -> bool:
     return connection.vendor == "postgresql"
 
 
-def uuid_param(value: uuid.UUID) -> object:
+def uuid_param(value: uuid.UUID) -> uuid.UUID | str:
     return value if _pg() else value.hex
 
 
@@ -238,14 +278,15 @@ _prepared_on: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # psycopg
 
 
 # The engine's statements on PostgreSQL. Locks are taken in ascending id order: `ORDER BY id` under
-# `FOR UPDATE` locks the rows as the sort hands them out.
+# `FOR [NO KEY] UPDATE` locks the rows as the sort hands them out. Wallets are locked `FOR NO KEY
+# UPDATE` so that no foreign-key check (KEY SHARE) ever waits on them (see "Lock order" above).
 _JOURNAL_BY_REFERENCE = Prepared(
     "ledger_journal_by_reference", ("text",), f"SELECT id, kind FROM {JOURNAL} WHERE reference = $1"
 )
 _LOCK_WALLETS = Prepared(
     "ledger_lock_wallets",
     ("uuid[]",),
-    f"SELECT id, status, version, head_hash FROM {WALLETS} WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+    f"SELECT id, status, version, head_hash FROM {WALLETS} WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
 )
 # Balances are read by wallet and currency array, never by joining a row set: a prepared statement
 # runs a generic plan, which cannot know how many rows an array or a set-returning function holds
@@ -284,12 +325,16 @@ _INSERT_JOURNAL = Prepared(
     ("uuid", "text", "text", "text", "timestamptz"),
     f"INSERT INTO {JOURNAL} (id, reference, kind, memo, created_at) VALUES ($1, $2, $3, $4, $5)",
 )
+# A posting of a wallet that does not exist is left out rather than failing its (immediate) foreign
+# key: `lock(post=...)` then refuses the movement with `wallet_not_found` before it returns, and the
+# movement's transaction rolls back, as it does for any refusal.
 _INSERT_POSTINGS = Prepared(
     "ledger_insert_postings",
     ("uuid", "jsonb"),
     f"INSERT INTO {POSTINGS} (journal_id, account, wallet_id, currency, amount)"
     " SELECT $1, p.account, p.wallet_id, p.currency, p.amount FROM jsonb_to_recordset($2)"
-    " AS p(account text, wallet_id uuid, currency text, amount bigint)",
+    " AS p(account text, wallet_id uuid, currency text, amount bigint)"
+    f" WHERE p.wallet_id IS NULL OR EXISTS (SELECT FROM {WALLETS} w WHERE w.id = p.wallet_id)",
 )
 
 
@@ -329,6 +374,54 @@ def movement() -> Iterator[None]:
             _own.active = _own.committed = False
         if not committed:
             raise RuntimeError("a movement ended without write(..., last=True): rolled back")
+
+
+# A transaction PostgreSQL rolled back to break a deadlock (40P01) or a serialization conflict (40001).
+_RETRYABLE = {"40P01": "deadlock", "40001": "serialization failure"}
+
+
+def retrying(write: Callable[[], T], *, what: str = "movement") -> T:
+    """Run `write()`, which opens and ends its own transaction and does nothing outside the
+    database, and run it again from the start should PostgreSQL roll it back as a deadlock's victim
+    or on a serialization failure: `LEDGER_DEADLOCK_RETRIES` times at most, each logged and counted
+    (`ledger_transaction_retries_total`). A backstop only: the lock order (module docstring) is
+    what keeps deadlocks out, and a test runs the API under load with no retry at all.
+
+    Inside a caller's transaction nothing is retried: the locks taken before `write` stay held
+    and what the caller did would not run again, so the error goes to the caller, whose whole
+    transaction is what must be run again."""
+    if connection.in_atomic_block:
+        return write()
+    retries = max(0, int(getattr(settings, "LEDGER_DEADLOCK_RETRIES", 3)))
+    attempt = 0
+    while True:
+        try:
+            return write()
+        except OperationalError as exc:
+            sqlstate = getattr(exc.__cause__, "sqlstate", None)
+            if sqlstate not in _RETRYABLE or attempt >= retries or connection.in_atomic_block:
+                raise
+            attempt += 1
+            from crowdpay.metrics import record_ledger_retry
+
+            record_ledger_retry(sqlstate)
+            log.warning(
+                "ledger %s rolled back on a %s; running it again (%d of %d)",
+                what,
+                _RETRYABLE[sqlstate],
+                attempt,
+                retries,
+                extra={"sqlstate": sqlstate, "attempt": attempt},
+            )
+            # jitter, not a secret: the two racers should not meet again
+            time.sleep(random.uniform(0, 0.005 * attempt))  # nosec B311
+
+
+def _selected(rows: list[tuple] | None) -> list[tuple]:
+    """The rows of a statement that selects (a locking SELECT): a result set, never None."""
+    if rows is None:
+        raise RuntimeError("a locking SELECT returned no result set")
+    return rows
 
 
 def _batch(statements: list[tuple[str, list]]) -> list[tuple[list[tuple] | None, int]]:
@@ -379,21 +472,17 @@ def lock(
     With `reference`, the journal entry already written under it (if any) is read in the same
     round trip and returned as `Locked.journal`.
 
-    With `post`, that journal entry and its postings are inserted first, in the same message and
-    before any row is locked (then give `write()` no journal). A journal depends on nothing read
-    under the lock, so its inserts need not lengthen the time the rows stay locked, which bounds
-    how fast a hot wallet (a CrowdPod many members pay into) can go. A replay of its reference
-    fails on the unique constraint instead of being read back (`IntegrityError`, which
-    `services._journal_once` answers); the inserts take no lock another movement waits on (the
-    postings' foreign keys are checked at commit, when this movement holds the wallets).
+    With `post`, that journal entry and its postings are inserted in the same message, right after
+    the locks (then give `write()` no journal): no round trip of their own while the rows stay
+    locked, which bounds how fast a hot wallet (a CrowdPod many members pay into) can go. After the
+    locks, not before: the postings' foreign keys to the wallets are checked by their INSERT
+    (immediate constraints), and that KEY SHARE must land on wallets this movement already holds,
+    inside the lock order. A replay of its reference fails on the unique constraint instead of being
+    read back (`IntegrityError`, which `services._journal_once` answers).
     """
     wallet_ids = sorted(set(wallet_ids))
     pairs = sorted(set(pairs) | set(create))
     statements: list[tuple[str, list]] = []
-    if post is not None:
-        post.check_balanced()
-        statements += _journal_statements(post, timezone.now())
-    posted = len(statements)
     if _pg():
         if reference is not None:
             statements.append(_JOURNAL_BY_REFERENCE(reference))
@@ -420,7 +509,11 @@ def lock(
                     [p for w, c in pairs for p in (w.hex, c)],
                 )
             )
-    results = [rows for rows, _ in _batch(statements)][posted:]
+    locks = len(statements)
+    if post is not None:
+        post.check_balanced()
+        statements += _journal_statements(post, timezone.now())
+    results = [_selected(rows) for rows, _ in _batch(statements)[:locks]]
     journal = None
     if reference is not None:
         found = results.pop(0)
@@ -428,6 +521,10 @@ def lock(
     wallet_rows = results[0]
     balance_rows = results[1] if pairs else []
     wallets = {as_uuid(r[0]): LockedWallet(as_uuid(r[0]), r[1], r[2], r[3]) for r in wallet_rows}
+    if post is not None:
+        for leg in post.legs:
+            if leg.wallet_id is not None and leg.wallet_id not in wallets:
+                raise LedgerError(f"wallet {leg.wallet_id} does not exist", code=LedgerErrorCode.WALLET_NOT_FOUND)
     wanted = set(pairs)
     balances = {key: LockedBalance(r[0], r[3], r[4]) for r in balance_rows if (key := (as_uuid(r[1]), r[2])) in wanted}
     missing = [(w, c) for w, c in sorted(set(create)) if (w, c) not in balances and w in wallets]
@@ -466,6 +563,7 @@ def write(
             delta = deltas[(append.wallet_id, currency)]
             delta[0] += posted
             delta[1] += held
+    moved: list[tuple[uuid.UUID, str, int, int]] = []  # for BALANCE_HOOKS
     for (wallet_id, currency), (d_posted, d_held) in deltas.items():
         balance = locked.balances.get((wallet_id, currency))
         if balance is None:
@@ -481,6 +579,7 @@ def write(
             )
         if balance.id < 0:
             raise RuntimeError(f"no balance row was locked for {wallet_id} {currency}")
+        moved.append((wallet_id, currency, balance.posted - balance.held, posted - held))
         balance.posted, balance.held = posted, held
 
     # Extend each stream's chain from the head read under the lock.
@@ -517,7 +616,9 @@ def write(
     if journal is not None:
         statements += _journal_statements(journal, now)
     hooked = [statement for hook in WRITE_HOOKS for statement in hook(appends, now)]
-    commit = [("COMMIT", [])] if last and _own.active else []
+    if moved:
+        hooked += [statement for hook in BALANCE_HOOKS for statement in hook(moved, now)]
+    commit: list[tuple[str, list]] = [("COMMIT", [])] if last and _own.active else []
     results = _batch(statements + hooked + list(extra) + commit)
     if commit:
         _own.committed = True

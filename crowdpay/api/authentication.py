@@ -64,7 +64,7 @@ class Caller(TokenUser):
     """The authenticated caller: `id` is the token's `sub` as a UUID, `scopes` its granted scopes."""
 
     @cached_property
-    def id(self) -> uuid.UUID:
+    def id(self) -> uuid.UUID:  # type: ignore[override]  # by design: the sub as a UUID, not TokenUser's str
         return uuid.UUID(str(self.token["sub"]))
 
     @cached_property
@@ -91,10 +91,11 @@ class Caller(TokenUser):
 class BearerTokenAuthentication(JWTStatelessUserAuthentication):
     www_authenticate_realm = "crowdpay"
 
-    def get_user(self, validated_token: Token) -> Caller:
+    def get_user(self, validated_token: Token) -> Caller:  # type: ignore[override]  # simplejwt: unbound TypeVar
         sub = validated_token.get("sub")
         try:
             uuid.UUID(str(sub))
         except (TypeError, ValueError):
-            raise InvalidToken(_("the token's `sub` must be a UUID")) from None
+            # simplejwt annotates `detail` as str, yet passes lazy strings there itself
+            raise InvalidToken(_("the token's `sub` must be a UUID")) from None  # type: ignore[arg-type]
         return Caller(validated_token)

@@ -7,6 +7,11 @@
 What is stored: every response the handler produced, success or refusal (a 402-like 422 is an
 answer, and replaying it is the point), except those that mean the request never ran: malformed
 or invalid input (400, 415) and crashes (5xx). Those release the key so a corrected retry may use it.
+
+Every write under /v1 is wrapped here with `required=True` (400 `idempotency_key_required` without
+a key); only a provider's signed callback, deduplicated by its own event id, may opt out. Being the
+one wrapper of every write, it also refuses a query string on one (`unknown_field`): a write takes
+its input in its body.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+from typing import Any, Protocol, cast
 
 from rest_framework.response import Response
 
@@ -21,10 +27,21 @@ from crowdpay import metrics, services
 from crowdpay.errors import DomainError
 from crowdpay.services import IdempotencyErrorCode
 
+from .inputs import refuse_query
+
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 _NOT_STORED = {400, 415}
 _REPLAYED_HEADERS = ("Location",)
+
+
+class IdempotentHandler(Protocol):
+    """A handler wrapped by `idempotent`, marked with its mode ("required" or "optional"), which the
+    schema (crowdpay.api.schema) reads."""
+
+    idempotency: str
+
+    def __call__(self, view: Any, request: Any, /, *args: Any, **kwargs: Any) -> Any: ...
 
 
 def request_fingerprint(request) -> str:
@@ -42,13 +59,14 @@ def request_fingerprint(request) -> str:
     return digest.hexdigest()
 
 
-def idempotent(*, required: bool):
+def idempotent(*, required: bool = True):
     """Wrap a DRF handler (`def post(self, request, ...)`) with Idempotency-Key handling.
     Runs after authentication, permissions and throttling, so keys belong to a known caller."""
 
     def decorator(handler):
         @functools.wraps(handler)
         def wrapper(view, request, *args, **kwargs):
+            refuse_query(request)
             key = request.headers.get(HEADER)
             if key is None:
                 if required:
@@ -93,7 +111,7 @@ def idempotent(*, required: bool):
                 )
             return response
 
-        wrapper.idempotency = "required" if required else "optional"
+        cast(IdempotentHandler, wrapper).idempotency = "required" if required else "optional"
         return wrapper
 
     return decorator

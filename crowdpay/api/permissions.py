@@ -37,12 +37,16 @@ WalletCreditScope = scope_required("wallet:credit")
 WalletDebitScope = scope_required("wallet:debit")
 WalletTransferScope = scope_required("wallet:transfer")
 WalletAdminScope = scope_required("wallet:admin")
+KycWriteScope = scope_required("kyc:write")
+KycReadScope = scope_required("kyc:read")
 
 SCOPES = {
     "wallet:create": "open wallets",
     "wallet:read": "read wallets, their events and operations",
     "wallet:credit": "credit wallets (funding)",
     "wallet:debit": "debit wallets (withdrawals)",
-    "wallet:transfer": "move money between wallets",
+    "wallet:transfer": "move money between wallets, and convert currencies inside one (quotes, conversions)",
     "wallet:admin": "act on any owner's wallets (service scope)",
+    "kyc:write": "submit (or resubmit) the caller's own KYC/KYB profile",
+    "kyc:read": "read the caller's own KYC/KYB status",
 }

@@ -16,6 +16,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError as DatabaseInterfaceError
 from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, JsonResponse
+from django.views import defaults
 from kombu.exceptions import OperationalError as BrokerOperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -43,8 +44,9 @@ _DRF_CODES: list[tuple[type[exceptions.APIException], str]] = [
 ]
 
 # A validation error that is exactly one of these field codes is reported under it, so clients
-# can switch on `unsupported_currency` whether a serializer or the ledger found it.
-DOMAIN_FIELD_CODES = {"unsupported_currency", "invalid_amount", "amount_too_large", "same_wallet"}
+# can switch on `unsupported_currency` whether a serializer or the ledger found it, and on
+# `unknown_field` (crowdpay.api.inputs) for a name the endpoint does not take.
+DOMAIN_FIELD_CODES = {"unsupported_currency", "invalid_amount", "amount_too_large", "same_wallet", "unknown_field"}
 
 
 class ProblemFieldErrorSerializer(serializers.Serializer):
@@ -65,7 +67,10 @@ class ProblemSerializer(serializers.Serializer):
     detail = serializers.CharField()
     code = serializers.CharField(help_text="Stable machine-readable error code.")
     instance = serializers.CharField(required=False, help_text="The request path.")
-    errors = ProblemFieldErrorSerializer(many=True, required=False, help_text="Per-field validation errors.")
+    # RFC 9457's `errors` member shadows Serializer.errors (a by-design clash: the name is the API)
+    errors = ProblemFieldErrorSerializer(  # type: ignore[assignment]  # API field name, see above
+        many=True, required=False, help_text="Per-field validation errors."
+    )
 
     class Meta:
         ref_name = "Problem"
@@ -113,7 +118,7 @@ def _validation_problem(exc: exceptions.ValidationError, instance: str | None) -
 
 def _api_problem(exc: exceptions.APIException, instance: str | None) -> dict:
     code = next((c for cls, c in _DRF_CODES if isinstance(exc, cls)), "error")
-    detail = exc.detail
+    detail: object = exc.detail  # rebound below to the message alone
     if isinstance(detail, dict):
         # simplejwt's InvalidToken carries {"detail", "code", "messages"}: keep only the message.
         specific = detail.get("code")
@@ -167,10 +172,13 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     elif isinstance(exc, exceptions.APIException):
         body = _api_problem(exc, instance)
-        if getattr(exc, "auth_header", None):
-            headers["WWW-Authenticate"] = exc.auth_header
-        if getattr(exc, "wait", None) is not None:
-            headers["Retry-After"] = str(int(exc.wait))
+        # set by DRF on an authentication failure (APIView.handle_exception) and on Throttled
+        auth_header = getattr(exc, "auth_header", None)
+        if auth_header:
+            headers["WWW-Authenticate"] = auth_header
+        wait = getattr(exc, "wait", None)
+        if wait is not None:
+            headers["Retry-After"] = str(int(wait))
     else:
         # A bug: log it with its traceback, answer without leaking internals.
         logger.exception("unhandled error in %s", instance)
@@ -180,23 +188,76 @@ def exception_handler(exc: Exception, context: dict) -> Response:
 
 
 # --- Django-level handlers (crowdpay.urls handler404/handler500/...) ---------------------------------
+# Only the API answers problem+json: the admin, the docs and the rest keep Django's own pages.
+
+API_PREFIX = "/v1/"
+
+# What a Django-level error under /v1/ is called when it never reached the DRF handler above.
+_STATUS_CODES = {
+    400: ("bad_request", "bad request"),
+    403: ("forbidden", "forbidden"),
+    404: ("not_found", "no resource at {path}"),
+    405: ("method_not_allowed", "method {method} is not allowed on {path}"),
+    413: ("payload_too_large", "the request body is too large"),
+    415: ("unsupported_media_type", "the request body must be application/json"),
+    500: ("internal_error", "an internal error occurred"),
+}
 
 
-def _response(request, status: int, code: str, detail: str) -> JsonResponse:
-    return JsonResponse(problem(status, code, detail, instance=request.path), status=status, content_type=CONTENT_TYPE)
+def is_api(request) -> bool:
+    return request.path.startswith(API_PREFIX)
 
 
-def not_found(request, exception=None) -> JsonResponse:
-    return _response(request, 404, "not_found", f"no resource at {request.path}")
+def _response(request, status: int, code: str | None = None, detail: str | None = None) -> JsonResponse:
+    default_code, default_detail = _STATUS_CODES.get(status, (f"http_{status}", HTTPStatus(status).phrase.lower()))
+    detail = detail or default_detail.format(path=request.path, method=request.method)
+    body = problem(status, code or default_code, detail, instance=request.path)
+    return JsonResponse(body, status=status, content_type=CONTENT_TYPE)
 
 
-def server_error(request) -> JsonResponse:
-    return _response(request, 500, "internal_error", "an internal error occurred")
+def not_found(request, exception=None):
+    if not is_api(request):
+        return defaults.page_not_found(request, exception)
+    return _response(request, 404)
 
 
-def permission_denied(request, exception=None) -> JsonResponse:
-    return _response(request, 403, "forbidden", "forbidden")
+def server_error(request):
+    if not is_api(request):
+        return defaults.server_error(request)
+    return _response(request, 500)
 
 
-def bad_request(request, exception=None) -> JsonResponse:
-    return _response(request, 400, "bad_request", "bad request")
+def permission_denied(request, exception=None):
+    if not is_api(request):
+        return defaults.permission_denied(request, exception)
+    return _response(request, 403)
+
+
+def bad_request(request, exception=None):
+    if not is_api(request):
+        return defaults.bad_request(request, exception)
+    return _response(request, 400)
+
+
+class ProblemMiddleware:
+    """Under /v1/, every error answer is problem+json, whatever DEBUG is. The handlers above cover
+    DEBUG=False; with DEBUG=True Django answers a resolver miss or a crash outside DRF with its
+    technical HTML page instead, so an error response that is not problem+json is replaced here
+    (the crash is still logged, by Django, with its traceback). Outside /v1/ nothing changes."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code >= 400
+            and is_api(request)
+            and not response.get("Content-Type", "").startswith(CONTENT_TYPE)
+        ):
+            replaced = _response(request, response.status_code)
+            for header, value in response.items():  # Allow, CORS, Retry-After …: all but the body's own
+                if header.lower() not in ("content-type", "content-length"):
+                    replaced[header] = value
+            return replaced
+        return response

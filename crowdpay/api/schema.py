@@ -15,8 +15,9 @@ from .problems import CONTENT_TYPE, ProblemSerializer
 SCHEME = "bearerAuth"
 
 _PROBLEM_DESCRIPTIONS = {
-    400: "Invalid input (`validation_error`, `malformed_request`, `unsupported_currency`, `invalid_amount`, "
-    "`idempotency_key_required` …)",
+    400: "Invalid input (`validation_error`, `unknown_field`, `malformed_request`, `unsupported_currency`, "
+    "`invalid_amount`, `idempotency_key_required` …). A body field or query parameter the operation does not "
+    "take is refused as `unknown_field`, naming it in `errors`.",
     401: "Missing, expired or invalid bearer token (`not_authenticated`, `invalid_token`)",
     403: "The token lacks this operation's scope (`insufficient_scope`)",
     404: "No such resource for this caller (`not_found`, `wallet_not_found`, `operation_not_found`)",
@@ -80,7 +81,8 @@ class AutoSchema(openapi.AutoSchema):
             )
         return parameters
 
-    def get_description(self):
+    # drf-spectacular's get_description(self) replaces DRF's get_description(self, path, method) by design
+    def get_description(self):  # type: ignore[override]  # spectacular's signature, see above
         description = super().get_description() or ""
         scopes = self._scopes()
         if scopes:
@@ -95,15 +97,13 @@ class AutoSchema(openapi.AutoSchema):
         return extensions
 
     def _problem_statuses(self) -> list[int]:
-        statuses = {401, 503}
+        statuses = {400, 401, 503}  # 400: any operation refuses an unknown query parameter
         if self._scopes():
             statuses.add(403)
         if "{" in self.path:
             statuses.add(404)
-        if self.method == "GET" and any(p.get("in") == "query" for p in self._get_parameters()):
-            statuses.add(400)
         if self.method in ("POST", "PUT", "PATCH"):
-            statuses |= {400, 413, 415, 422, 429}
+            statuses |= {413, 415, 422, 429}
             if getattr(self.view, "problem_404_on_write", False):
                 statuses.add(404)
         if self._idempotency():

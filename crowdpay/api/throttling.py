@@ -16,6 +16,7 @@ import uuid
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
+from django.core.exceptions import ImproperlyConfigured
 from rest_framework.throttling import SimpleRateThrottle
 
 # KEYS[1]: the caller's window. ARGV: window length (ms), limit, a member unique to this request.
@@ -41,7 +42,7 @@ _scripts: dict[str, object] = {}
 def _script(cache: RedisCache):
     """The registered script on a client of the cache's own connection pool, built once per process
     and Redis location (Django's cache builds a client on every call)."""
-    location = ",".join(cache._servers)
+    location = ",".join(cache._servers)  # type: ignore[attr-defined]  # set by Django, absent from the stubs
     script = _scripts.get(location)
     if script is None:
         script = _scripts[location] = cache._cache.get_client(None, write=True).register_script(_ADMIT)
@@ -67,6 +68,8 @@ class CallerWriteThrottle(SimpleRateThrottle):
         key = self.get_cache_key(request, view)
         if key is None:
             return True
+        if self.duration is None:  # parse_rate gives one for every rate string (get_rate returns one)
+            raise ImproperlyConfigured(f"API_WRITE_THROTTLE_RATE {self.rate!r} has no duration")
         admitted, wait_ms = _script(cache)(
             keys=[cache.make_key(key)], args=[self.duration * 1000, self.num_requests, uuid.uuid4().hex]
         )

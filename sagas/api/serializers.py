@@ -6,12 +6,17 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from crowdpay.api.fields import OPERATION_KINDS, OPERATION_STATUSES, CurrencyField, MinorUnitsField
+from crowdpay.api.inputs import InputSerializer
+from crowdpay.api.problems import ProblemSerializer
 
 
-class CreditRequestSerializer(serializers.Serializer):
+class CreditRequestSerializer(InputSerializer):
     amount = MinorUnitsField()
     currency = CurrencyField()
-    source = serializers.CharField(max_length=32, default="CARD", help_text="Funding instrument, e.g. `CARD`.")
+    # the API field `source` shadows Field.source (a by-design DRF clash: the field name is the API)
+    source = serializers.CharField(  # type: ignore[assignment]  # API field name, see above
+        max_length=32, default="CARD", help_text="Funding instrument, e.g. `CARD`."
+    )
     reference = serializers.CharField(
         max_length=200, help_text="The payment provider's charge id, which the funding saga confirms."
     )
@@ -20,7 +25,7 @@ class CreditRequestSerializer(serializers.Serializer):
         ref_name = "CreditRequest"
 
 
-class DebitRequestSerializer(serializers.Serializer):
+class DebitRequestSerializer(InputSerializer):
     amount = MinorUnitsField()
     currency = CurrencyField()
     destination = serializers.CharField(max_length=200, help_text="Where the payout goes (e.g. a bank account id).")
@@ -36,7 +41,7 @@ class DebitRequestSerializer(serializers.Serializer):
         ref_name = "DebitRequest"
 
 
-class TransferRequestSerializer(serializers.Serializer):
+class TransferRequestSerializer(InputSerializer):
     from_wallet_id = serializers.UUIDField()
     to_wallet_id = serializers.UUIDField()
     amount = MinorUnitsField()
@@ -54,7 +59,7 @@ class TransferRequestSerializer(serializers.Serializer):
         return attrs
 
 
-class OperationQuerySerializer(serializers.Serializer):
+class OperationQuerySerializer(InputSerializer):
     wait = serializers.IntegerField(
         required=False,
         default=0,
@@ -90,3 +95,13 @@ class OperationSerializer(serializers.Serializer):
 
     class Meta:
         ref_name = "Operation"
+
+
+class OperationProblemSerializer(ProblemSerializer):
+    """The problem of a money write refused within the request: its operation exists, FAILED."""
+
+    operation_id = serializers.UUIDField(required=False, help_text="The FAILED operation's id.")
+    operation = OperationSerializer(required=False, help_text="The FAILED operation.")
+
+    class Meta:
+        ref_name = "OperationProblem"

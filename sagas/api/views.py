@@ -1,5 +1,11 @@
-"""Endpoints that move money (credit, debit, transfer: each starts a saga and answers 202 with
-its Operation) and the Operation resource with its long-poll."""
+"""Endpoints that move money (credit, debit, transfer: each starts a saga) and the Operation
+resource with its long-poll.
+
+A write answers what is known when it returns: 200 with the Operation when it SUCCEEDED in the
+request, 422 problem+json with the refusal's code (`insufficient_funds`, `wallet_frozen`,
+`velocity_limit_exceeded` …) and the `operation_id` and `operation` when it FAILED there, and 202
+only while something is still pending (a saga step for the worker, a review by an officer). The
+Idempotency-Key store replays that status and body."""
 
 from __future__ import annotations
 
@@ -8,24 +14,27 @@ import time
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crowdpay.api.idempotency import HEADER, idempotent
+from crowdpay.api.inputs import validated
 from crowdpay.api.permissions import (
     WalletCreditScope,
     WalletDebitScope,
     WalletReadScope,
     WalletTransferScope,
 )
+from crowdpay.api.problems import CONTENT_TYPE, problem
 from sagas import selectors, services
-from wallets.api.views import WALLET_ID, validated
+from wallets.api.views import WALLET_ID
 
 from .serializers import (
     CreditRequestSerializer,
     DebitRequestSerializer,
+    OperationProblemSerializer,
     OperationQuerySerializer,
     OperationSerializer,
     TransferRequestSerializer,
@@ -46,13 +55,89 @@ def saga_reference(request) -> str:
     return f"{request.user.id}:{key}"
 
 
-def accepted(saga) -> Response:
-    operation = selectors.operation_as_dict(saga)
-    return Response(
-        OperationSerializer(operation).data,
-        status=status.HTTP_202_ACCEPTED,
-        headers={"Location": f"/v1/operations/{operation['id']}"},
+def answered(request, saga) -> Response:
+    """The started saga's Operation under the status that says how far it got: 200 SUCCEEDED,
+    422 problem+json FAILED (the refusal's code, with the operation), 202 still pending."""
+    operation = OperationSerializer(selectors.operation_as_dict(saga)).data
+    headers = {"Location": f"/v1/operations/{operation['id']}"}
+    if operation["status"] == selectors.SUCCEEDED:
+        return Response(operation, status=status.HTTP_200_OK, headers=headers)
+    if operation["status"] == selectors.FAILED:
+        error = operation["error"] or {}
+        body = problem(
+            422,
+            error.get("code") or "operation_failed",
+            error.get("detail") or f"operation {operation['id']} failed",
+            instance=request.path,
+            operation_id=operation["id"],
+            operation=operation,
+        )
+        # Returned, not raised: the FAILED saga row is the answer and must stay written.
+        return Response(body, status=422, headers=headers, content_type=CONTENT_TYPE)
+    return Response(operation, status=status.HTTP_202_ACCEPTED, headers=headers)
+
+
+_EXAMPLE_WALLET = "0d9c8b7a-6f5e-4d3c-8b2a-1f0e9d8c7b6a"
+
+
+def _operation_example(kind: str, status_: str, **fields) -> dict:
+    return {
+        "id": "5b0f3a4e-8f0c-4c3e-9d7a-2f1e6c9b8a10",
+        "kind": kind,
+        "status": status_,
+        "amount": 100_00,
+        "currency": "USD",
+        "wallet_id": _EXAMPLE_WALLET,
+        "counterparty_wallet_id": None,
+        "created_at": "2024-06-01T12:00:00+00:00",
+        "updated_at": "2024-06-01T12:00:00+00:00",
+        "error": None,
+        **fields,
+    }
+
+
+def outcome_schema(kind: str) -> dict:
+    """`responses` and `examples` for a money write: 200 / 202 / 422 as `answered` gives them."""
+    responses = {
+        200: OpenApiResponse(OperationSerializer, description="The Operation SUCCEEDED within the request."),
+        202: OpenApiResponse(
+            OperationSerializer,
+            description="Accepted and still pending: the Operation is PENDING (a saga step for the worker) or "
+            "IN_REVIEW (a compliance officer decides). Follow it with `GET /v1/operations/{id}?wait=30`.",
+        ),
+        (422, CONTENT_TYPE): OpenApiResponse(
+            OperationProblemSerializer,
+            description="Refused: the Operation FAILED within the request; `code` is its error (`insufficient_funds`, "
+            "`wallet_frozen`, `wallet_closed`, `velocity_limit_exceeded`, a screening decline …) and `operation_id` "
+            "and `operation` name it. Or the Idempotency-Key was reused for another request "
+            "(`idempotency_key_reused`, no operation).",
+        ),
+    }
+    failed = _operation_example(
+        kind,
+        "FAILED",
+        error={"code": "insufficient_funds", "detail": f"wallet {_EXAMPLE_WALLET} has 5000 USD available"},
     )
+    examples = [
+        OpenApiExample(
+            "succeeded", value=_operation_example(kind, "SUCCEEDED"), response_only=True, status_codes=["200"]
+        ),
+        OpenApiExample("pending", value=_operation_example(kind, "PENDING"), response_only=True, status_codes=["202"]),
+        OpenApiExample(
+            "insufficient_funds",
+            value=problem(
+                422,
+                "insufficient_funds",
+                failed["error"]["detail"],
+                operation_id=failed["id"],
+                operation=failed,
+            ),
+            response_only=True,
+            status_codes=["422"],
+            media_type=CONTENT_TYPE,
+        ),
+    ]
+    return {"responses": responses, "examples": examples}
 
 
 class CreditView(APIView):
@@ -63,12 +148,13 @@ class CreditView(APIView):
         summary="Credit a wallet (funding)",
         parameters=[WALLET_ID],
         request=CreditRequestSerializer,
-        responses={202: OperationSerializer},
+        **outcome_schema("FUNDING"),
     )
     @idempotent(required=True)
     def post(self, request, wallet_id):
         """Start a FundingSaga: screening, confirmation with the payment provider, then the credit.
-        Answers 202 with the Operation; wait for it with `GET /v1/operations/{id}?wait=30`."""
+        The worker runs those steps, so this answers 202 with the PENDING Operation; wait for it with
+        `GET /v1/operations/{id}?wait=30`. A repeat of a finished saga answers its outcome (200 / 422)."""
         data = validated(CreditRequestSerializer, request.data)
         saga = services.funding_start(
             wallet_id=wallet_id,
@@ -80,7 +166,7 @@ class CreditView(APIView):
             requested_by=str(request.user.id),
             owner_id=request.user.owner_filter(),  # another owner's wallet: 404
         )
-        return accepted(saga)
+        return answered(request, saga)
 
 
 class DebitView(APIView):
@@ -91,12 +177,13 @@ class DebitView(APIView):
         summary="Debit a wallet (withdrawal)",
         parameters=[WALLET_ID],
         request=DebitRequestSerializer,
-        responses={202: OperationSerializer},
+        **outcome_schema("WITHDRAW"),
     )
     @idempotent(required=True)
     def post(self, request, wallet_id):
         """Start a WithdrawSaga: screening, a hold, the payout, then the capture (or the release of
-        the hold if the payout fails). Answers 202 with the Operation."""
+        the hold if the payout fails). The worker runs those steps, so this answers 202 with the
+        PENDING Operation; a repeat of a finished saga answers its outcome (200 / 422)."""
         data = validated(DebitRequestSerializer, request.data)
         saga = services.withdraw_start(
             wallet_id=wallet_id,
@@ -108,7 +195,7 @@ class DebitView(APIView):
             requested_by=str(request.user.id),
             owner_id=request.user.owner_filter(),  # another owner's wallet: 404
         )
-        return accepted(saga)
+        return answered(request, saga)
 
 
 class TransferView(APIView):
@@ -119,14 +206,15 @@ class TransferView(APIView):
         operation_id="transfer",
         summary="Transfer between wallets",
         request=TransferRequestSerializer,
-        responses={202: OperationSerializer},
+        **outcome_schema("TRANSFER"),
     )
     @idempotent(required=True)
     def post(self, request):
         """Move money from one of the caller's wallets to any wallet (`TransferInitiated` then
-        `TransferCompleted` on the source). A same-currency transfer usually completes in the
-        request (status SUCCEEDED); a refusal on its merits (funds, frozen wallet) is a FAILED
-        Operation with its `error`."""
+        `TransferCompleted` on the source). A same-currency transfer completes in the request: 200
+        with the SUCCEEDED Operation. A refusal on its merits (funds, frozen wallet, velocity limit,
+        a screening decline) is decided here too: 422 problem+json with its code, `operation_id` and
+        `operation`. 202 only while something is pending: a conversion's FX step, or a review."""
         data = validated(TransferRequestSerializer, request.data)
         saga = services.transfer_start(
             from_wallet_id=data["from_wallet_id"],
@@ -138,7 +226,7 @@ class TransferView(APIView):
             requested_by=str(request.user.id),
             owner_id=request.user.owner_filter(),  # another owner's wallet: 404
         )
-        return accepted(saga)
+        return answered(request, saga)
 
 
 class OperationView(APIView):

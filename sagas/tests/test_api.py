@@ -1,4 +1,5 @@
-"""Credit, debit, transfer (202 Operation, saga started) and the Operation resource."""
+"""Credit, debit, transfer (200 done / 202 pending / 422 refused, with the Operation) and the
+Operation resource."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ def test_credit_starts_a_funding_saga_and_answers_202(api, caller):
     response = _post(
         api,
         f"/v1/wallets/{wallet.id}/credit",
-        {"amount": 500_00, "currency": "USD", "source": "CARD", "reference": "ch_1"},
+        {"amount": 500_00, "currency": "USD", "source": "CARD", "reference": "ch_test_ok_1"},
     )
     assert response.status_code == 202, response.content
     operation = response.json()
@@ -37,7 +38,7 @@ def test_credit_starts_a_funding_saga_and_answers_202(api, caller):
     assert operation["amount"] == 500_00 and operation["wallet_id"] == str(wallet.id) and operation["error"] is None
     assert response["Location"] == f"/v1/operations/{operation['id']}"
     saga = Saga.objects.get(pk=operation["id"])
-    assert saga.source_reference == "ch_1" and saga.reference.startswith(f"{caller}:")
+    assert saga.source_reference == "ch_test_ok_1" and saga.reference.startswith(f"{caller}:")
     # the worker's job, run here: the credit lands once
     saga_services.saga_advance(saga_id=saga.id)
     assert api.get(f"/v1/operations/{saga.id}").json()["status"] == "SUCCEEDED"
@@ -53,7 +54,7 @@ def test_credit_needs_an_idempotency_key(api, caller):
 
 def test_credit_retried_with_its_key_is_one_saga(api, caller):
     wallet = WalletFactory(owner_id=caller)
-    url, body = f"/v1/wallets/{wallet.id}/credit", {"amount": 700, "currency": "USD", "reference": "ch_2"}
+    url, body = f"/v1/wallets/{wallet.id}/credit", {"amount": 700, "currency": "USD", "reference": "ch_test_ok_2"}
     first, second = _post(api, url, body, "fund-1"), _post(api, url, body, "fund-1")
     assert second["Idempotent-Replayed"] == "true" and second.json() == first.json()
     assert Saga.objects.count() == 1
@@ -79,7 +80,7 @@ def test_credit_retried_with_its_key_is_one_saga(api, caller):
 )
 def test_credit_refuses_bad_amounts_and_currencies_writing_nothing(api, caller, body, code):
     wallet = WalletFactory(owner_id=caller)
-    response = _post(api, f"/v1/wallets/{wallet.id}/credit", {"reference": "ch_1", **body})
+    response = _post(api, f"/v1/wallets/{wallet.id}/credit", {"reference": "ch_test_ok_1", **body})
     assert response.status_code == 400, response.content
     assert response.json()["code"] == code
     assert not Saga.objects.exists()
@@ -133,23 +134,77 @@ def test_transfer_between_wallets_completes_and_is_replayed(api, caller_wallet):
         "memo": "hotel",
     }
     response = _post(api, "/v1/transfer", body, "t-1")
-    assert response.status_code == 202, response.content
+    assert response.status_code == 200, response.content
     operation = response.json()
     assert operation["kind"] == "TRANSFER" and operation["counterparty_wallet_id"] == str(target.id)
     assert operation["status"] == "SUCCEEDED"
     assert balance_of(caller_wallet) == (900_00, 0) and balance_of(target) == (100_00, 0)
     again = _post(api, "/v1/transfer", body, "t-1")
     assert again["Idempotent-Replayed"] == "true" and balance_of(target) == (100_00, 0)
+    assert (again.status_code, again.json()) == (200, operation)
     events = api.get(f"/v1/wallets/{caller_wallet.id}/events").json()["results"]
     assert [e["type"] for e in events][-2:] == ["TransferInitiated", "TransferCompleted"]
 
 
-def test_transfer_without_funds_is_a_failed_operation(api, caller):
+def test_transfer_without_funds_is_a_422_carrying_its_failed_operation_and_replays_so(api, caller):
     source, target = funded(amount=10, owner_id=caller), WalletFactory()
     body = {"from_wallet_id": str(source.id), "to_wallet_id": str(target.id), "amount": 11, "currency": "USD"}
-    operation = _post(api, "/v1/transfer", body).json()
+    response = _post(api, "/v1/transfer", body, "poor-1")
+    assert response.status_code == 422 and response["Content-Type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["code"] == "insufficient_funds" and problem["status"] == 422 and problem["detail"]
+    operation = problem["operation"]
+    assert problem["operation_id"] == operation["id"] and response["Location"] == f"/v1/operations/{operation['id']}"
     assert operation["status"] == "FAILED" and operation["error"]["code"] == "insufficient_funds"
+    assert api.get(f"/v1/operations/{operation['id']}").json() == operation  # the FAILED operation is kept
     assert balance_of(source) == (10, 0)
+    again = _post(api, "/v1/transfer", body, "poor-1")
+    assert again["Idempotent-Replayed"] == "true"
+    assert (again.status_code, again["Content-Type"], again.json()) == (422, "application/problem+json", problem)
+    assert Saga.objects.count() == 1
+
+
+def test_transfer_from_a_frozen_wallet_is_422_wallet_frozen(api, caller_wallet):
+    from wallets import services as ledger
+
+    ledger.wallet_freeze(wallet_id=caller_wallet.id, actor="officer:1", reason="KYC review")
+    body = {
+        "from_wallet_id": str(caller_wallet.id),
+        "to_wallet_id": str(WalletFactory().id),
+        "amount": 1,
+        "currency": "USD",
+    }
+    response = _post(api, "/v1/transfer", body)
+    assert response.status_code == 422 and response.json()["code"] == "wallet_frozen"
+    assert response.json()["operation"]["status"] == "FAILED"
+
+
+def test_a_transfer_still_pending_after_the_request_is_202(api, caller_wallet):
+    target = WalletFactory(base_currency="EUR")  # a conversion: the FX quote is the worker's step
+    body = {"from_wallet_id": str(caller_wallet.id), "to_wallet_id": str(target.id), "amount": 1_00, "currency": "USD"}
+    response = _post(api, "/v1/transfer", body)
+    assert response.status_code == 202, response.content
+    assert response.json()["status"] == "PENDING" and balance_of(caller_wallet) == (1000_00, 1_00)
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/wallets/{id}/credit", {"amount": 1, "currency": "USD", "reference": "c", "amnt": 2}),
+        ("/v1/wallets/{id}/debit", {"amount": 1, "currency": "USD", "destination": "iban:X", "memo": "m"}),
+        (
+            "/v1/transfer",
+            {"from_wallet_id": "{id}", "to_wallet_id": "{other}", "amount": 1, "currency": "USD", "note": "x"},
+        ),
+    ],
+)
+def test_money_writes_refuse_unknown_fields_writing_nothing(api, caller_wallet, path, body):
+    other = WalletFactory()
+    body = {k: v.format(id=caller_wallet.id, other=other.id) if isinstance(v, str) else v for k, v in body.items()}
+    response = _post(api, path.format(id=caller_wallet.id), body)
+    assert response.status_code == 400 and response.json()["code"] == "unknown_field", response.content
+    assert len(response.json()["errors"]) == 1
+    assert not Saga.objects.exists() and balance_of(caller_wallet) == (1000_00, 0)
 
 
 def test_transfer_from_another_owners_wallet_is_404(api):
@@ -179,7 +234,7 @@ def test_transfer_to_itself_is_400(api, caller_wallet):
 def test_a_long_idempotency_key_still_fits_the_saga_reference(api, caller_wallet):
     target = WalletFactory()
     body = {"from_wallet_id": str(caller_wallet.id), "to_wallet_id": str(target.id), "amount": 1, "currency": "USD"}
-    assert _post(api, "/v1/transfer", body, "k" * 255).status_code == 202
+    assert _post(api, "/v1/transfer", body, "k" * 255).status_code == 200
     assert len(Saga.objects.get().reference) <= 200
 
 
@@ -188,7 +243,9 @@ def test_a_long_idempotency_key_still_fits_the_saga_reference(api, caller_wallet
 
 def _credit(api, wallet, amount=100) -> dict:
     return _post(
-        api, f"/v1/wallets/{wallet.id}/credit", {"amount": amount, "currency": "USD", "reference": "ch_x"}
+        api,
+        f"/v1/wallets/{wallet.id}/credit",
+        {"amount": amount, "currency": "USD", "reference": f"ch_test_ok_{uuid.uuid4().hex}"},
     ).json()
 
 
@@ -208,6 +265,13 @@ def test_get_operation_refuses_a_bad_wait(api, caller, wait):
     operation = _credit(api, WalletFactory(owner_id=caller))
     response = api.get(f"/v1/operations/{operation['id']}", {"wait": wait})
     assert response.status_code == 400 and response.json()["errors"][0]["field"] == "wait"
+
+
+def test_get_operation_refuses_an_unknown_query_parameter(api, caller):
+    operation = _credit(api, WalletFactory(owner_id=caller))
+    response = api.get(f"/v1/operations/{operation['id']}", {"wiat": 5})
+    assert response.status_code == 400 and response.json()["code"] == "unknown_field"
+    assert response.json()["errors"][0]["field"] == "wiat"
 
 
 def test_wait_on_a_terminal_operation_answers_at_once(api, caller_wallet):

@@ -7,12 +7,13 @@ import json
 from rest_framework import serializers
 
 from crowdpay.api.fields import CurrencyField
+from crowdpay.api.inputs import InputSerializer
 from wallets.models import Wallet
 
 METADATA_MAX_BYTES = 16 * 1024
 
 
-class NewWalletRequestSerializer(serializers.Serializer):
+class NewWalletRequestSerializer(InputSerializer):
     owner_id = serializers.UUIDField(
         required=False,
         help_text="The owner (a user or CrowdPod id). Defaults to the caller; another owner needs `wallet:admin`.",
@@ -55,11 +56,11 @@ class WalletSerializer(serializers.Serializer):
         ref_name = "Wallet"
 
 
-class WalletListQuerySerializer(serializers.Serializer):
+class WalletListQuerySerializer(InputSerializer):
     owner_id = serializers.UUIDField(required=False, help_text="Another owner's wallets (needs `wallet:admin`).")
 
 
-class EventQuerySerializer(serializers.Serializer):
+class EventQuerySerializer(InputSerializer):
     after = serializers.IntegerField(
         required=False, default=0, min_value=0, help_text="Cursor: return events with a version above this one."
     )
@@ -70,7 +71,7 @@ class EventSerializer(serializers.Serializer):
     wallet_id = serializers.UUIDField()
     version = serializers.IntegerField()
     type = serializers.CharField()
-    data = serializers.DictField()
+    data = serializers.DictField()  # type: ignore[assignment]  # API field shadows Serializer.data by design
     occurred_at = serializers.DateTimeField()
     key_id = serializers.CharField(help_text="Which HMAC key signed this event.")
     prev_hash = serializers.CharField(help_text="The previous event's hash (64 zeros for the first).")

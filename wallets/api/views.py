@@ -10,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from crowdpay.api.idempotency import idempotent
+from crowdpay.api.inputs import refuse_query, validated
 from crowdpay.api.permissions import WalletCreateScope, WalletReadScope
 from crowdpay.errors import DomainError
 from wallets import selectors, services
@@ -25,12 +26,6 @@ from .serializers import (
 
 WALLET_ID = OpenApiParameter("wallet_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The wallet id.")
 UUID_PATTERN = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
-
-
-def validated(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def owned_wallet(request, wallet_id):
@@ -55,7 +50,7 @@ class WalletViewSet(viewsets.ViewSet):
         request=NewWalletRequestSerializer,
         responses={201: WalletSerializer},
     )
-    @idempotent(required=False)
+    @idempotent(required=True)
     def create(self, request):
         """Open a wallet with a zero balance in its base currency (emits `WalletOpened`)."""
         data = validated(NewWalletRequestSerializer, request.data)
@@ -94,6 +89,7 @@ class WalletViewSet(viewsets.ViewSet):
     )
     def retrieve(self, request, wallet_id=None):
         """The wallet projection: status, version and per-currency balances (posted, held, available)."""
+        refuse_query(request)
         return Response(WalletSerializer(owned_wallet(request, wallet_id)).data)
 
     @extend_schema(

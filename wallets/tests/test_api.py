@@ -16,6 +16,11 @@ pytestmark = pytest.mark.django_db
 PROBLEM = "application/problem+json"
 
 
+def key() -> str:
+    """A fresh Idempotency-Key: every write needs one."""
+    return str(uuid.uuid4())
+
+
 def assert_problem(response, status: int, code: str) -> dict:
     assert response.status_code == status, response.content
     assert response["Content-Type"] == PROBLEM
@@ -29,7 +34,10 @@ def assert_problem(response, status: int, code: str) -> dict:
 
 def test_create_wallet_opens_it_for_the_caller_and_emits_wallet_opened(api, caller):
     response = api.post(
-        "/v1/wallets", {"kind": "POD", "base_currency": "USD", "metadata": {"name": "Summer Trip"}}, format="json"
+        "/v1/wallets",
+        {"kind": "POD", "base_currency": "USD", "metadata": {"name": "Summer Trip"}},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=key(),
     )
     assert response.status_code == 201
     body = response.json()
@@ -41,7 +49,9 @@ def test_create_wallet_opens_it_for_the_caller_and_emits_wallet_opened(api, call
 
 
 def test_create_wallet_accepts_the_callers_own_owner_id(api, caller):
-    response = api.post("/v1/wallets", {"owner_id": str(caller), "base_currency": "JPY"}, format="json")
+    response = api.post(
+        "/v1/wallets", {"owner_id": str(caller), "base_currency": "JPY"}, format="json", HTTP_IDEMPOTENCY_KEY=key()
+    )
     assert response.status_code == 201
     assert response.json()["kind"] == "USER"
 
@@ -49,11 +59,15 @@ def test_create_wallet_accepts_the_callers_own_owner_id(api, caller):
 def test_create_wallet_for_another_owner_needs_admin(api, admin_api):
     other = uuid.uuid4()
     assert_problem(
-        api.post("/v1/wallets", {"owner_id": str(other), "base_currency": "USD"}, format="json"),
+        api.post(
+            "/v1/wallets", {"owner_id": str(other), "base_currency": "USD"}, format="json", HTTP_IDEMPOTENCY_KEY=key()
+        ),
         403,
         "insufficient_scope",
     )
-    response = admin_api.post("/v1/wallets", {"owner_id": str(other), "base_currency": "USD"}, format="json")
+    response = admin_api.post(
+        "/v1/wallets", {"owner_id": str(other), "base_currency": "USD"}, format="json", HTTP_IDEMPOTENCY_KEY=key()
+    )
     assert response.status_code == 201 and response.json()["owner_id"] == str(other)
 
 
@@ -71,24 +85,54 @@ def test_create_wallet_for_another_owner_needs_admin(api, admin_api):
     ],
 )
 def test_create_wallet_refuses_bad_input_and_writes_nothing(api, body, code, field):
-    body = assert_problem(api.post("/v1/wallets", body, format="json"), 400, code)
+    body = assert_problem(api.post("/v1/wallets", body, format="json", HTTP_IDEMPOTENCY_KEY=key()), 400, code)
     assert field in {e["field"] for e in body["errors"]}
     assert not Wallet.objects.exists()
 
 
 def test_create_wallet_refuses_a_json_array_body(api):
-    assert_problem(api.post("/v1/wallets", [1, 2], format="json"), 400, "validation_error")
+    assert_problem(api.post("/v1/wallets", [1, 2], format="json", HTTP_IDEMPOTENCY_KEY=key()), 400, "validation_error")
 
 
 def test_malformed_json_is_400(api):
-    response = api.post("/v1/wallets", b'{"base_currency": "USD"', content_type="application/json")
+    response = api.post(
+        "/v1/wallets", b'{"base_currency": "USD"', content_type="application/json", HTTP_IDEMPOTENCY_KEY=key()
+    )
     assert_problem(response, 400, "malformed_request")
     assert not Wallet.objects.exists()
 
 
 def test_wrong_content_type_is_415(api):
-    response = api.post("/v1/wallets", b"base_currency=USD", content_type="application/x-www-form-urlencoded")
+    response = api.post(
+        "/v1/wallets",
+        b"base_currency=USD",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_IDEMPOTENCY_KEY=key(),
+    )
     assert_problem(response, 415, "unsupported_media_type")
+    assert not Wallet.objects.exists()
+
+
+def test_create_wallet_refuses_an_unknown_field_instead_of_defaulting(api):
+    body = assert_problem(
+        api.post("/v1/wallets", {"kindd": "POD", "base_currency": "USD"}, format="json", HTTP_IDEMPOTENCY_KEY=key()),
+        400,
+        "unknown_field",
+    )
+    assert [(e["field"], e["code"]) for e in body["errors"]] == [("kindd", "unknown_field")]
+    assert body["detail"].startswith("kindd: unknown field") and "kind" in body["detail"]
+    assert not Wallet.objects.exists()
+
+
+def test_create_wallet_refuses_unknown_nested_and_query_names_too(api):
+    response = api.post("/v1/wallets?kind=POD", {"base_currency": "USD"}, format="json", HTTP_IDEMPOTENCY_KEY=key())
+    assert assert_problem(response, 400, "unknown_field")["errors"][0]["field"] == "kind"
+    assert not Wallet.objects.exists()
+
+
+def test_create_wallet_needs_an_idempotency_key(api):
+    response = api.post("/v1/wallets", {"base_currency": "USD"}, format="json")
+    assert_problem(response, 400, "idempotency_key_required")
     assert not Wallet.objects.exists()
 
 
@@ -181,6 +225,20 @@ def test_events_refuse_bad_cursors(api, caller, query):
     wallet = WalletFactory(owner_id=caller)
     body = assert_problem(api.get(f"/v1/wallets/{wallet.id}/events", query), 400, "validation_error")
     assert body["errors"][0]["field"] in query
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("/v1/wallets", {"owner": "x"}),
+        ("/v1/wallets/{id}", {"expand": "balances"}),
+        ("/v1/wallets/{id}/events", {"after": 0, "cursor": "abc"}),
+    ],
+)
+def test_reads_refuse_unknown_query_parameters(api, caller, path, query):
+    wallet = WalletFactory(owner_id=caller)
+    body = assert_problem(api.get(path.format(id=wallet.id), query), 400, "unknown_field")
+    assert [e["field"] for e in body["errors"]] == [name for name in query if name not in ("after",)]
 
 
 def test_events_accept_the_maximum_limit(api, caller):

@@ -24,12 +24,19 @@ class LedgerErrorCode(StrEnum):
     INVALID_TRANSITION = "invalid_transition"
     INVALID_RATE = "invalid_rate"
     CONCURRENCY_CONFLICT = "concurrency_conflict"
+    QUOTE_NOT_FOUND = "quote_not_found"
+    QUOTE_EXPIRED = "quote_expired"
+    QUOTE_USED = "quote_used"
+    FX_RATE_UNAVAILABLE = "fx_rate_unavailable"
+    FX_UNAVAILABLE = "fx_unavailable"
 
 
 class LedgerError(CodedError):
     statuses = {
         LedgerErrorCode.WALLET_NOT_FOUND: 404,
         LedgerErrorCode.HOLD_NOT_FOUND: 404,
+        LedgerErrorCode.QUOTE_NOT_FOUND: 404,
+        LedgerErrorCode.FX_UNAVAILABLE: 503,
         LedgerErrorCode.REFERENCE_CONFLICT: 409,
         LedgerErrorCode.CONCURRENCY_CONFLICT: 409,
         LedgerErrorCode.INVALID_TRANSITION: 409,

@@ -188,3 +188,40 @@ class Posting(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} {self.amount:+d} {self.currency}"
+
+
+class FxQuote(models.Model):
+    """A conversion offered to a wallet's owner (`POST /v1/wallets/{id}/quotes`): the rate, its
+    source and both amounts are fixed here when quoted, so a client converts at the stated rate or
+    not at all and can never state its own. It expires `FX_QUOTE_TTL_SECONDS` after it was made and
+    converts at most once: its conversion's journal reference, `fxquote:<id>`, is unique."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="fx_quotes", db_index=False)
+    from_currency = models.CharField(max_length=3)
+    from_amount = models.BigIntegerField()
+    to_currency = models.CharField(max_length=3)
+    to_amount = models.BigIntegerField(help_text="from_amount at the rate, rounded down to the minor unit.")
+    # The precision of the FX rates table and of Saga.fx_rate: what is stored is what converts.
+    rate = models.DecimalField(max_digits=30, decimal_places=12)
+    rate_source = models.CharField(max_length=64)
+    rate_quote_id = models.CharField(max_length=128, blank=True, default="", help_text="The FX provider's own id.")
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    # Set in the conversion's own write batch (see services.currency_convert).
+    used_at = models.DateTimeField(null=True, blank=True)
+    journal = models.ForeignKey(
+        JournalEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
+
+    class Meta:
+        verbose_name = "FX quote"
+        indexes = [models.Index(fields=["wallet", "created_at"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(from_amount__gt=0, to_amount__gt=0), name="fxquote_amounts_positive"),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="fxquote_rate_positive"),
+            models.CheckConstraint(condition=~Q(from_currency=F("to_currency")), name="fxquote_two_currencies"),
+        ]
+
+    def __str__(self) -> str:
+        return f"quote {self.from_amount} {self.from_currency} -> {self.to_amount} {self.to_currency} @ {self.rate}"

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
 from typing import TypeVar
 
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 from django_fsm import can_proceed
 
 from crowdpay.errors import require_reason
@@ -20,9 +24,9 @@ from crowdpay.errors import require_reason
 from . import ledger
 from .currencies import validate_amount, validate_currency
 from .errors import LedgerError, LedgerErrorCode
-from .fx import Conversion
+from .fx import Conversion, Quote, convert
 from .ledger import Access, Append, Journal, Leg
-from .models import Balance, Hold, JournalEntry, Wallet
+from .models import Balance, FxQuote, Hold, JournalEntry, Wallet
 from .projection import EventType
 
 T = TypeVar("T")
@@ -34,12 +38,13 @@ FX = "fx"
 
 def _once(lookup: Callable[[], T | None], write: Callable[[], T]) -> T:
     """Run `write` unless `lookup` finds its effect already; if a concurrent twin wins the race to
-    the unique constraint, answer with the twin's effect."""
+    the unique constraint, answer with the twin's effect. `write` is one whole transaction with no
+    effect outside the database: a deadlock's victim runs again (`ledger.retrying`)."""
     found = lookup()
     if found is not None:
         return found
     try:
-        return write()
+        return ledger.retrying(write)
     except IntegrityError:
         found = lookup()
         if found is None:
@@ -47,13 +52,14 @@ def _once(lookup: Callable[[], T | None], write: Callable[[], T]) -> T:
         return found
 
 
-def _journal_once(reference: str, kind: str, write: Callable[[], uuid.UUID]) -> uuid.UUID:
+def _journal_once(reference: str, kind: str, write: Callable[[], uuid.UUID], *, retry: bool = True) -> uuid.UUID:
     """Like `_once` for a service whose `write` looks its reference up itself, under its row locks
     and in the same round trip (`ledger.lock(reference=...)` then `Locked.journal_for`): a first
     run pays no separate look-up. A concurrent twin that wins the race to the unique reference is
-    still answered with the twin's entry."""
+    still answered with the twin's entry. `retry=False` when `write` runs a caller's code that
+    might act outside the database (it must not run twice)."""
     try:
-        return write()
+        return ledger.retrying(write) if retry else write()
     except IntegrityError:
         found = _journal_lookup(reference, kind)()
         if found is None:
@@ -115,7 +121,8 @@ def _wallet_transition(*, wallet_id: uuid.UUID, name: str, event: str, actor: st
     reason = require_reason(reason)
     with transaction.atomic():
         try:
-            wallet = Wallet.objects.select_for_update().get(pk=wallet_id)
+            # NO KEY UPDATE, as the ledger locks wallets: no foreign-key check waits on it.
+            wallet = Wallet.objects.select_for_update(no_key=True).get(pk=wallet_id)
         except Wallet.DoesNotExist:
             raise LedgerError(f"wallet {wallet_id} does not exist", code=LedgerErrorCode.WALLET_NOT_FOUND) from None
         move = getattr(wallet, name)
@@ -208,7 +215,15 @@ def _hold_lookup(reference: str) -> Callable[[], Hold | None]:
 
 
 def _hold_place(
-    *, wallet_id: uuid.UUID, amount: int, currency: str, reference: str, purpose: str, event: str, data: dict
+    *,
+    wallet_id: uuid.UUID,
+    amount: int,
+    currency: str,
+    reference: str,
+    purpose: str,
+    event: str,
+    data: dict,
+    within: Callable[[Hold], None] | None = None,
 ) -> Hold:
     validate_amount(amount)
     validate_currency(currency)
@@ -221,6 +236,8 @@ def _hold_place(
             payload = {"amount": amount, "currency": currency, "hold_id": str(hold.id), "reference": reference, **data}
             ledger.write(locked, appends=[Append(wallet_id, event, payload)])
             hold.save(force_insert=True)
+            if within is not None:
+                within(hold)
             return hold
 
     hold = _once(_hold_lookup(reference), write)
@@ -295,27 +312,31 @@ def hold_capture(*, hold_id: uuid.UUID, destination: str = PAYOUTS, saga_id: uui
 def hold_release(*, hold_id: uuid.UUID, reason: str, saga_id: uuid.UUID | None = None) -> Hold:
     """Give held funds back to `available` (a withdrawal's or a transfer's compensation). Releasing
     a released hold does nothing; releasing a captured one is refused."""
-    with transaction.atomic():
-        hold, locked = _locked_hold(hold_id)
-        if hold.status == Hold.Status.RELEASED:
-            return hold
-        if hold.status != Hold.Status.HELD:
-            raise LedgerError(f"hold {hold_id} is {hold.status.lower()}", code=LedgerErrorCode.HOLD_NOT_ACTIVE)
-        locked.wallet(hold.wallet_id, Access.RECEIVE)
-        hold.release()
-        hold.save(update_fields=["status", "updated_at"])
-        event = EventType.FUNDS_RELEASED if hold.purpose == Hold.Purpose.WITHDRAWAL else EventType.TRANSFER_FAILED
-        data = {
-            "amount": hold.amount,
-            "currency": hold.currency,
-            "hold_id": str(hold.id),
-            "reason": reason,
-            "saga_id": str(saga_id) if saga_id else None,
-        }
-        if hold.purpose == Hold.Purpose.TRANSFER:
-            data["transfer_id"] = hold.reference.removeprefix("transfer:")
-        ledger.write(locked, appends=[Append(hold.wallet_id, event, data)])
-    return hold
+
+    def write() -> Hold:
+        with transaction.atomic():
+            hold, locked = _locked_hold(hold_id)
+            if hold.status == Hold.Status.RELEASED:
+                return hold
+            if hold.status != Hold.Status.HELD:
+                raise LedgerError(f"hold {hold_id} is {hold.status.lower()}", code=LedgerErrorCode.HOLD_NOT_ACTIVE)
+            locked.wallet(hold.wallet_id, Access.RECEIVE)
+            hold.release()
+            hold.save(update_fields=["status", "updated_at"])
+            event = EventType.FUNDS_RELEASED if hold.purpose == Hold.Purpose.WITHDRAWAL else EventType.TRANSFER_FAILED
+            data = {
+                "amount": hold.amount,
+                "currency": hold.currency,
+                "hold_id": str(hold.id),
+                "reason": reason,
+                "saga_id": str(saga_id) if saga_id else None,
+            }
+            if hold.purpose == Hold.Purpose.TRANSFER:
+                data["transfer_id"] = hold.reference.removeprefix("transfer:")
+            ledger.write(locked, appends=[Append(hold.wallet_id, event, data)])
+        return hold
+
+    return ledger.retrying(write, what="hold release")
 
 
 # --- transfers ------------------------------------------------------------------------------------
@@ -370,7 +391,7 @@ def _transfer_entries(
         to_currency, to_amount = conversion.to_currency, conversion.to_amount
         journal.legs += [Leg.house(FX, currency, amount), Leg.house(FX, to_currency, -to_amount)]
     journal.legs.append(Leg.wallet(to_wallet_id, to_currency, to_amount))
-    common = {"transfer_id": str(transfer_id), "journal_id": str(journal.id)}
+    common: dict[str, object] = {"transfer_id": str(transfer_id), "journal_id": str(journal.id)}
     if conversion is not None:
         common["conversion"] = conversion.as_event_data()
     completed = {"amount": amount, "currency": currency, "from_hold": True, "to_wallet_id": str(to_wallet_id), **common}
@@ -470,6 +491,9 @@ def transfer_execute(
     }
     appends.insert(0, Append(from_wallet_id, EventType.TRANSFER_INITIATED, initiated))
 
+    # Built once, before any lock, and the same in every attempt should a deadlock's victim run again.
+    extra = statements(journal.id) if statements is not None else ()
+
     def write() -> uuid.UUID:
         # Without `within` nothing follows the write, so its message can carry the COMMIT
         # (`ledger.movement`): the rows stay locked for one round trip, not two.
@@ -484,23 +508,161 @@ def transfer_execute(
             )
             locked.wallet(from_wallet_id, Access.SEND)
             locked.wallet(to_wallet_id, Access.RECEIVE)
-            extra = statements(journal.id) if statements is not None else ()
             ledger.write(locked, appends=appends, extra=extra, last=within is None)
             if within is not None:
                 within(journal.id)
             return journal.id
 
-    return _journal_once(reference, "transfer", write)
+    return _journal_once(reference, "transfer", write, retry=within is None)
 
 
 # --- conversion -----------------------------------------------------------------------------------
 
+# The precision of stored rates (FxRate, FxQuote, Saga.fx_rate): a conversion uses the stored rate.
+FX_RATE_PLACES = Decimal("1e-12")
 
-def currency_convert(*, wallet_id: uuid.UUID, conversion: Conversion, reference: str) -> uuid.UUID:
-    """Convert money inside one wallet (CurrencyConverted), through the house FX account."""
+
+def fx_quote_reference(quote_id: uuid.UUID) -> str:
+    """The journal reference of the conversion a quote pays for: unique, so a quote converts once."""
+    return f"fxquote:{quote_id}"
+
+
+def _fx_rate(from_currency: str, to_currency: str, rates) -> Quote:
+    """The current rate from the FX gateway (`sagas.gateways.fx_gateway()` unless `rates` is given),
+    rounded to the stored precision. Called before any transaction: it may be a network call."""
+    from sagas.gateways import GatewayRejected, GatewayUnavailable, fx_gateway
+
+    try:
+        found = (rates or fx_gateway()).quote(base=from_currency, quote=to_currency)
+    except GatewayRejected as exc:
+        raise LedgerError(exc.detail, code=LedgerErrorCode.FX_RATE_UNAVAILABLE) from None
+    except GatewayUnavailable as exc:
+        raise LedgerError(
+            f"the FX service is unavailable; retry shortly ({exc.detail})", code=LedgerErrorCode.FX_UNAVAILABLE
+        ) from None
+    rate = found.rate.quantize(FX_RATE_PLACES, rounding=ROUND_DOWN)
+    return Quote(found.base, found.quote, rate, found.source[:64], found.quote_id[:128])
+
+
+def fx_quote_create(
+    *,
+    wallet_id: uuid.UUID,
+    from_currency: str,
+    to_currency: str,
+    amount: int,
+    rates=None,
+    now: datetime | None = None,
+) -> FxQuote:
+    """Quote converting `amount` minor units of `from_currency` into `to_currency` inside the
+    wallet: the gateway's rate, the converted amount rounded down to the minor unit (the
+    remainder would stay with the house FX account), valid for `FX_QUOTE_TTL_SECONDS`. Nothing
+    moves yet; `currency_convert(quote_id=...)` does, at most once. The wallet must be active
+    (it is checked again under the lock when converting); funds are checked only then."""
+    validate_amount(amount)
+    validate_currency(from_currency)
+    validate_currency(to_currency)
+    if from_currency == to_currency:
+        raise LedgerError("a conversion needs two different currencies", code=LedgerErrorCode.CURRENCY_MISMATCH)
+    status = Wallet.objects.filter(pk=wallet_id).values_list("status", flat=True).first()
+    if status is None:
+        raise LedgerError(f"wallet {wallet_id} does not exist", code=LedgerErrorCode.WALLET_NOT_FOUND)
+    if status not in Access.SEND:
+        code = LedgerErrorCode.WALLET_CLOSED if status == Wallet.Status.CLOSED else LedgerErrorCode.WALLET_FROZEN
+        raise LedgerError(f"wallet {wallet_id} is {status.lower()}", code=code, wallet_id=str(wallet_id))
+    conversion = convert(amount, _fx_rate(from_currency, to_currency, rates))
+    now = now or timezone.now()
+    return FxQuote.objects.create(
+        wallet_id=wallet_id,
+        from_currency=conversion.from_currency,
+        from_amount=conversion.from_amount,
+        to_currency=conversion.to_currency,
+        to_amount=conversion.to_amount,
+        rate=conversion.rate,
+        rate_source=conversion.source,
+        rate_quote_id=conversion.quote_id,
+        created_at=now,
+        expires_at=now + timedelta(seconds=settings.FX_QUOTE_TTL_SECONDS),
+    )
+
+
+def fx_quote_conversion(quote: FxQuote) -> Conversion:
+    """The conversion a stored quote states (its remainder is derived: it is not stored)."""
+    rate = Quote(quote.from_currency, quote.to_currency, quote.rate, quote.rate_source, quote.rate_quote_id)
+    conversion = convert(quote.from_amount, rate)
+    if conversion.to_amount != quote.to_amount:  # the row was changed behind the service's back
+        raise LedgerError(f"quote {quote.id} does not add up", code=LedgerErrorCode.INVALID_RATE)
+    return conversion
+
+
+def _usable_quote(wallet_id: uuid.UUID, quote_id: uuid.UUID, now: datetime) -> FxQuote:
+    quote = FxQuote.objects.filter(pk=quote_id, wallet_id=wallet_id).first()
+    if quote is None:
+        raise LedgerError(f"quote {quote_id} not found", code=LedgerErrorCode.QUOTE_NOT_FOUND)
+    if quote.used_at is not None:
+        raise LedgerError(f"quote {quote_id} was already used", code=LedgerErrorCode.QUOTE_USED)
+    if quote.expires_at <= now:
+        raise LedgerError(
+            f"quote {quote_id} expired at {quote.expires_at.isoformat()}; ask for a new one",
+            code=LedgerErrorCode.QUOTE_EXPIRED,
+        )
+    return quote
+
+
+def _quote_used_statement(quote_id: uuid.UUID, journal_id: uuid.UUID, now: datetime) -> tuple[str, list]:
+    when = connection.ops.adapt_datetimefield_value(now)
+    return (
+        f"UPDATE {FxQuote._meta.db_table} SET used_at = %s, journal_id = %s WHERE id = %s AND used_at IS NULL",  # noqa: S608
+        [when, ledger.uuid_param(journal_id), ledger.uuid_param(quote_id)],
+    )
+
+
+def currency_convert(
+    *,
+    wallet_id: uuid.UUID,
+    quote_id: uuid.UUID | None = None,
+    conversion: Conversion | None = None,
+    reference: str = "",
+    now: datetime | None = None,
+) -> uuid.UUID:
+    """Convert money inside one wallet (CurrencyConverted), through the house FX account: the
+    wallet gives `from_amount`, the house FX account takes it and pays `to_amount` (rounded down;
+    the remainder stays with the house), so each currency's postings sum to zero. One transaction:
+    the wallet row, then its balance rows, are locked in ascending id order (`ledger.lock`); the
+    quote is read and the entry built before that. Returns the journal id.
+
+    Either `quote_id`, an `FxQuote` of this wallet that fixes the conversion (the API): its
+    reference is `fxquote:<id>`, so a quote converts at most once (`quote_used`), and not after
+    it expired (`quote_expired`); the quote is marked used in the same write. Or a `conversion`
+    with its `reference` (operators, tests): a replay of the reference returns the first entry."""
+    now = now or timezone.now()
+    quote = None
+    if quote_id is not None:
+        if conversion is not None or reference:
+            raise TypeError("give quote_id, or conversion and reference, not both")
+        quote = _usable_quote(wallet_id, quote_id, now)
+        conversion, reference = fx_quote_conversion(quote), fx_quote_reference(quote.id)
+    elif conversion is None or not reference:
+        raise TypeError("give quote_id, or conversion and reference")
     validate_amount(conversion.from_amount)
     if conversion.from_currency == conversion.to_currency:
-        raise LedgerError("a conversion needs two currencies", code=LedgerErrorCode.CURRENCY_MISMATCH)
+        raise LedgerError("a conversion needs two different currencies", code=LedgerErrorCode.CURRENCY_MISMATCH)
+    journal = Journal(
+        reference=reference,
+        kind="conversion",
+        legs=[
+            Leg.wallet(wallet_id, conversion.from_currency, -conversion.from_amount),
+            Leg.house(FX, conversion.from_currency, conversion.from_amount),
+            Leg.house(FX, conversion.to_currency, -conversion.to_amount),
+            Leg.wallet(wallet_id, conversion.to_currency, conversion.to_amount),
+        ],
+    )
+    data = {**conversion.as_event_data(), "reference": reference, "journal_id": str(journal.id)}
+    if quote is not None:
+        data["fx_quote_id"] = str(quote.id)
+    extra = [_quote_used_statement(quote.id, journal.id, now)] if quote is not None else []
+
+    def used() -> LedgerError:
+        return LedgerError(f"quote {quote_id} was already used", code=LedgerErrorCode.QUOTE_USED)
 
     def write() -> uuid.UUID:
         with transaction.atomic():
@@ -508,20 +670,27 @@ def currency_convert(*, wallet_id: uuid.UUID, conversion: Conversion, reference:
                 wallet_ids=[wallet_id],
                 pairs=[(wallet_id, conversion.from_currency)],
                 create=[(wallet_id, conversion.to_currency)],
-            )
-            locked.wallet(wallet_id, Access.SEND)
-            journal = Journal(
                 reference=reference,
-                kind="conversion",
-                legs=[
-                    Leg.wallet(wallet_id, conversion.from_currency, -conversion.from_amount),
-                    Leg.house(FX, conversion.from_currency, conversion.from_amount),
-                    Leg.house(FX, conversion.to_currency, -conversion.to_amount),
-                    Leg.wallet(wallet_id, conversion.to_currency, conversion.to_amount),
-                ],
             )
-            data = {**conversion.as_event_data(), "reference": reference, "journal_id": str(journal.id)}
-            ledger.write(locked, appends=[Append(wallet_id, EventType.CURRENCY_CONVERTED, data)], journal=journal)
+            if (done := locked.journal_for(reference, "conversion")) is not None:
+                if quote is not None:
+                    raise used()  # a concurrent twin converted it first
+                return done
+            locked.wallet(wallet_id, Access.SEND)
+            ledger.write(
+                locked,
+                appends=[Append(wallet_id, EventType.CURRENCY_CONVERTED, data)],
+                journal=journal,
+                extra=extra,
+                now=now,
+            )
             return journal.id
 
-    return _once(_journal_lookup(reference, "conversion"), write)
+    if quote is None:
+        return _journal_once(reference, "conversion", write)
+    try:
+        return write()
+    except IntegrityError:
+        if _journal_lookup(reference, "conversion")() is None:
+            raise
+        raise used() from None

@@ -9,8 +9,10 @@ and enqueues `saga_advance` on commit; each step then runs as
        the FSM transition and the step log together.
 
 Every ledger effect carries a reference derived from the saga's id, so a step run twice has one
-effect. A saga that stops moving (its worker died) keeps `next_attempt_at` as a lease: the sweeper
-(`sagas_resume_due`, on Celery beat and `manage.py resume_sagas`) re-enqueues it once that is due.
+effect. A saga that stops moving (its worker died) keeps `next_attempt_at` as a lease, renewed while
+a step runs (`_lease_kept`): the sweeper (`sagas_resume_due`, on Celery beat and `manage.py
+resume_sagas`) re-enqueues it once that is due, within seconds of the worker's death (the worst case
+is worked out there).
 Transient gateway errors are retried with exponential backoff and full jitter; after
 `SAGA_MAX_ATTEMPTS` tries the saga compensates (releases its hold) and fails.
 
@@ -31,12 +33,17 @@ decline, insufficient funds, a frozen wallet) is a FAILED saga with the reason a
 from __future__ import annotations
 
 import logging
+import os
 import random
+import socket
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -55,17 +62,32 @@ from wallets.fx import Conversion, Quote, convert
 from wallets.ledger import uuid_param
 from wallets.models import Wallet
 
-from . import gateways
+from . import charges, gateways
 from .errors import SagaError, SagaErrorCode
-from .gateways import GatewayError, GatewayRejected, GatewayUnavailable
+from .gateways import ChargePending, GatewayError, GatewayRejected, GatewayUnavailable
 from .models import Payout, Saga, SagaStep
 
 log = logging.getLogger(__name__)
 State = Saga.State
 
-OPERATION = {Saga.Kind.FUNDING: "credit", Saga.Kind.WITHDRAW: "withdraw", Saga.Kind.TRANSFER: "transfer"}
+# keyed by Saga.kind, a str: Kind members are str
+OPERATION: dict[str, str] = {
+    Saga.Kind.FUNDING: "credit",
+    Saga.Kind.WITHDRAW: "withdraw",
+    Saga.Kind.TRANSFER: "transfer",
+}
 FX_RATE_PLACES = Decimal("1e-12")  # the precision of Saga.fx_rate: a conversion uses the stored rate
 MAX_STEPS_PER_RUN = 16
+
+_T = TypeVar("_T")
+
+
+def _present(value: _T | None, saga: Saga, field: str) -> _T:
+    """A field the saga's kind and state guarantee is set (a transfer's counterparty, the hold of held
+    funds, the rate of a quoted conversion). None there is a bug, not a saga failure: say so."""
+    if value is None:
+        raise RuntimeError(f"saga {saga.id} ({saga.kind}, {saga.state}) has no {field}")
+    return value
 
 
 def _setting(name: str, default):
@@ -77,8 +99,9 @@ def max_attempts() -> int:
 
 
 def lease() -> timedelta:
-    """How long a running saga may go without a step before the sweeper re-enqueues it."""
-    return timedelta(seconds=_setting("SAGA_LEASE_SECONDS", 60))
+    """How long a running saga may go without a step (or a renewal of its running step's lease, see
+    `_lease_kept`) before the sweeper re-enqueues it."""
+    return timedelta(seconds=_setting("SAGA_LEASE_SECONDS", 20))
 
 
 def payout_poll() -> timedelta:
@@ -118,27 +141,63 @@ def _enqueue(saga_id: uuid.UUID, *, countdown: float | None = None, marked: bool
 # A message for a saga waits in the queue: its mark, in the cache (Redis), lets the sweeper leave the
 # saga alone instead of sending it again each time its lease runs out while the workers are behind
 # (which only lengthened the backlog). The task takes the mark off as it starts, so a worker that
-# dies mid-step leaves no mark and the sweeper resends at the lease as before; a send that fails
-# takes its mark off too. A message lost otherwise (taken by a worker killed before it started
-# the task, which the broker gives back only after its visibility timeout) delays its saga by at most
-# the mark's life: SAGA_QUEUED_MARK_SECONDS, by default five leases. `resume_sagas --all` ignores
-# marks. The marks are an optimisation of the sweeper, never needed for a saga to move: when the
-# cache cannot be reached the sweeper sends as it did without them.
+# dies mid-step leaves no mark and the sweeper resends at the lease; a send that fails takes its
+# mark off too. A mark the sweeper can prove stale does not hold it back (it used to trust every mark
+# for five leases: a worker killed with messages it had taken but not started, which the broker gives
+# back only after its visibility timeout of an hour, delayed their sagas by minutes):
+#   - a mark records the message's place in the order of sends (a counter in the cache). While the
+#     message waits in the queue (FIFO) fewer sends came after it than the queue holds; once as
+#     many came after it as the queue holds, it has left the queue;
+#   - a worker that takes a message (`task_received`, before any countdown or a free pool process)
+#     writes its name into the mark, and keeps a key of its own alive (SAGA_WORKER_ALIVE_SECONDS,
+#     renewed every third of that) while it runs. A mark whose worker's key is gone is stale.
+# A wrong "stale" (a send and a receipt racing the sweeper) costs one duplicate message: a no-op run.
+# Where neither proof can be made (no counter, the queue cannot be read) a mark is trusted for its
+# life: its countdown plus SAGA_QUEUED_MARK_SECONDS. `resume_sagas --all` ignores marks. The marks are
+# an optimisation of the sweeper, never needed for a saga to move: when the cache cannot be reached
+# the sweeper sends as it did without them.
+
+_SENDS_KEY = "saga-queued-sends"
 
 
 def _queued_key(saga_id: uuid.UUID | str) -> str:
     return f"saga-queued:{saga_id}"
 
 
+def _alive_key(worker: str) -> str:
+    return f"saga-worker:{worker}"
+
+
+def _mark_life() -> float:
+    return _setting("SAGA_QUEUED_MARK_SECONDS", None) or 600.0
+
+
+def _next_send() -> int | None:
+    """The next number in the order of sends (one INCR), or None when the cache cannot count."""
+    try:
+        key = cache.make_and_validate_key(_SENDS_KEY)
+        client = getattr(getattr(cache, "_cache", None), "get_client", None)
+        if client is not None:  # Redis: one atomic INCR (Django's incr is two round trips)
+            return int(client(key, write=True).incr(key))
+        try:
+            return cache.incr(_SENDS_KEY)
+        except ValueError:
+            cache.add(_SENDS_KEY, 0, None)
+            return cache.incr(_SENDS_KEY)
+    except Exception:
+        log.warning("saga send not counted", exc_info=True)
+        return None
+
+
 def queued_mark(saga_id: uuid.UUID | str, *, countdown: float | None = None, only_if_absent: bool = False) -> bool:
-    """Mark the saga queued for its message's countdown plus the mark's life (above). With
-    `only_if_absent`, False when a mark was already there (a message is waiting): nothing is sent."""
-    life = _setting("SAGA_QUEUED_MARK_SECONDS", None) or 5 * lease().total_seconds()
-    timeout = (countdown or 0) + life
+    """Mark the saga queued (its place in the order of sends) for its message's countdown plus the
+    mark's life. With `only_if_absent`, False when a mark was already there: nothing is sent."""
+    timeout = (countdown or 0) + _mark_life()
+    value = (_next_send(), None)
     try:
         if only_if_absent:
-            return bool(cache.add(_queued_key(saga_id), 1, timeout))
-        cache.set(_queued_key(saga_id), 1, timeout)
+            return bool(cache.add(_queued_key(saga_id), value, timeout))
+        cache.set(_queued_key(saga_id), value, timeout)
     except Exception:  # the cache is down: send without the mark (a duplicate only costs a no-op run)
         log.warning("saga queued mark not written", extra={"saga_id": str(saga_id)}, exc_info=True)
     return True
@@ -150,6 +209,103 @@ def queued_unmark(saga_id: uuid.UUID | str) -> None:
         cache.delete(_queued_key(saga_id))
     except Exception:  # its mark then expires on its own; the saga runs all the same
         log.warning("saga queued mark not removed", extra={"saga_id": str(saga_id)}, exc_info=True)
+
+
+def queued_held(saga_id: uuid.UUID | str, *, countdown: float | None = None) -> None:
+    """A worker received the saga's message (it may wait for its countdown or a free process): the
+    mark names this worker, so it stands only while the worker is alive (`worker_alive_start`)."""
+    worker = worker_alive_start()
+    try:
+        cache.set(_queued_key(saga_id), (None, worker), max(countdown or 0, 0) + _mark_life())
+    except Exception:
+        log.warning("saga queued mark not written", extra={"saga_id": str(saga_id)}, exc_info=True)
+
+
+_worker_lock = threading.Lock()
+_worker: dict = {"pid": None, "name": None}
+
+
+def worker_alive_start() -> str:
+    """This worker process's name for the marks (unique per start: a worker restarted under the same
+    host name is not its dead predecessor), kept alive in the cache by a daemon thread."""
+    with _worker_lock:
+        if _worker["pid"] == os.getpid():
+            return _worker["name"]
+        name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        _worker.update(pid=os.getpid(), name=name)
+    ttl = _setting("SAGA_WORKER_ALIVE_SECONDS", 10.0)
+
+    def keep_alive() -> None:
+        while True:
+            try:
+                cache.set(_alive_key(name), 1, ttl)
+            except Exception:  # the cache is down: its marks look stale, the sweeper sends again
+                log.warning("saga worker key not renewed", exc_info=True)
+            time.sleep(ttl / 3)
+
+    try:
+        cache.set(_alive_key(name), 1, ttl)
+    except Exception:
+        log.warning("saga worker key not written", exc_info=True)
+    threading.Thread(target=keep_alive, name="saga-worker-alive", daemon=True).start()
+    return name
+
+
+def _queue_place() -> tuple[int, int] | None:
+    """(sends counted so far, messages in the broker's queue), read in that order; None when either
+    cannot be read (eager mode, no counter, the broker unreachable)."""
+    from kombu.exceptions import ChannelError
+
+    from .tasks import saga_advance as task
+
+    app = task.app
+    if app.conf.task_always_eager:
+        return None
+    try:
+        sends = cache.get(_SENDS_KEY)
+        if not isinstance(sends, int):
+            return None
+        with app.pool.acquire(block=True, timeout=_setting("BROKER_TIMEOUT_SECONDS", 2.0)) as conn:
+            try:
+                size = conn.default_channel.queue_declare(queue=app.conf.task_default_queue, passive=True)[1]
+            except ChannelError:
+                size = 0  # Redis: an empty queue does not exist
+        return sends, size
+    except Exception:
+        log.warning("saga queue not read", exc_info=True)
+        return None
+
+
+def _queued_waiting(saga_ids: list) -> set:
+    """The sagas among `saga_ids` whose mark still stands for a message that will run: one held by a
+    live worker, or one that has not left the queue (above). A mark neither proof covers is trusted."""
+    try:
+        found = cache.get_many([_queued_key(s) for s in saga_ids])
+    except Exception:  # the cache is down: send them all, as without marks
+        log.warning("saga queued marks not read", exc_info=True)
+        return set()
+    marks = {}
+    for saga_id in saga_ids:
+        value = found.get(_queued_key(saga_id))
+        if value is not None:
+            marks[saga_id] = value if isinstance(value, tuple) and len(value) == 2 else (None, None)
+    holders = {holder for _, holder in marks.values() if holder}
+    try:
+        alive = cache.get_many([_alive_key(h) for h in holders]) if holders else {}
+    except Exception:
+        alive = {_alive_key(h): 1 for h in holders}
+    place = _queue_place() if any(s is not None and not h for s, h in marks.values()) else None
+    waiting = set()
+    for saga_id, (sent, holder) in marks.items():
+        if holder:
+            stands = _alive_key(holder) in alive
+        elif sent is None or place is None:
+            stands = True
+        else:
+            stands = place[0] - sent < place[1]  # fewer sends after it than the queue holds
+        if stands:
+            waiting.add(saga_id)
+    return waiting
 
 
 def _record(saga: Saga, *, step: str, result: str, detail: dict | None = None, wait: timedelta | None = None) -> Saga:
@@ -295,7 +451,9 @@ def funding_start(
 ) -> Saga:
     """Start a FundingSaga (credit): screen → confirm with the payment gateway → credit the wallet
     from the house funding account. The worker runs every step. With `owner_id` the wallet must be
-    that owner's (another owner's is answered as not found)."""
+    that owner's (another owner's is answered as not found). The charge is claimed with the saga
+    (`sagas.charges`): one that funded, or is funding, another credit is refused here
+    (`charge_already_used`) and nothing is written."""
     reference = _reference(reference)
     wid = _wallet_id(wallet_id)
     expected = {
@@ -311,11 +469,16 @@ def funding_start(
     found, _ = _begin(reference, expected, wid, owner_id=owner_id)
     if found is not None:
         return found
-    return _create(
-        {**expected, "reference": reference, "requested_by": requested_by or ""},
-        expected,
-        steps=[("start", "accepted", {"source": source})],
-    )
+    provider = charges.funding_provider()
+    with transaction.atomic():  # the saga and its charge's claim, or neither (`sagas.charges`)
+        saga = _create(
+            {**expected, "reference": reference, "requested_by": requested_by or ""},
+            expected,
+            steps=[("start", "accepted", {"source": source})],
+        )
+        if saga.source_reference.strip():
+            charges.charge_claim(saga=saga, provider=provider)
+    return saga
 
 
 def withdraw_start(
@@ -448,7 +611,7 @@ def _transfer_hold(saga: Saga) -> None:
     hold = ledger.transfer_initiate(
         transfer_id=saga.id,
         from_wallet_id=saga.wallet_id,
-        to_wallet_id=saga.counterparty_wallet_id,
+        to_wallet_id=_present(saga.counterparty_wallet_id, saga, "counterparty_wallet_id"),
         amount=saga.amount,
         currency=saga.currency,
         memo=saga.memo,
@@ -494,7 +657,7 @@ def _transfer_instant(fields: dict, expected: dict, screened: tuple) -> Saga:
 # --- advancing ------------------------------------------------------------------------------------
 
 
-def saga_advance(*, saga_id: uuid.UUID) -> Saga | None:
+def saga_advance(*, saga_id: uuid.UUID | str) -> Saga | None:
     """Run the saga's next steps until it is terminal or must wait (for a person, a payout, or a
     retry). Safe to call any number of times, from any number of workers at once."""
     saga = None
@@ -504,9 +667,51 @@ def saga_advance(*, saga_id: uuid.UUID) -> Saga | None:
             log.warning("saga_advance: no saga %s", saga_id)
             return None
         step = _STEPS.get((saga.kind, saga.state)) or _STEPS.get((None, saga.state))
-        if step is None or not step(saga):
+        if step is None:
             break
+        with _lease_kept(saga):
+            if not step(saga):
+                break
     return Saga.objects.get(pk=saga_id)
+
+
+@contextmanager
+def _lease_kept(saga: Saga) -> Iterator[None]:
+    """While a step runs (a gateway call may take GATEWAY_TIMEOUT_SECONDS, and more with its own
+    tries), keep its lease: a daemon thread moves `next_attempt_at` to a full lease from now whenever
+    less than half of it is left (at once when the step starts late), so the sweeper never resends a
+    saga whose step is still running, and a dead worker's saga is due within one lease. Each renewal
+    is a compare-and-set on the lease it last wrote: once the step has recorded itself (a new state,
+    a backoff, the end) or someone else moved the lease, the thread stops touching the saga. A step
+    that ends within half a lease of its last record costs nothing (the thread only waits)."""
+    if saga.next_attempt_at is None:
+        yield
+        return
+    held: datetime = saga.next_attempt_at
+    stop = threading.Event()
+    margin = lease() / 2
+
+    def keep() -> None:
+        nonlocal held
+        try:
+            while not stop.wait(max((held - margin - timezone.now()).total_seconds(), 0.0)):
+                renewed = timezone.now() + lease()
+                if not Saga.objects.filter(pk=saga.id, state=saga.state, next_attempt_at=held).update(
+                    next_attempt_at=renewed
+                ):
+                    return
+                held = renewed
+        except Exception:  # the database is away: the lease runs out, the sweeper resends (idempotent)
+            log.warning("saga lease not renewed", extra={"saga_id": str(saga.id)}, exc_info=True)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=keep, name=f"saga-lease-{saga.id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
 
 
 def retry_delay(saga: Saga | None) -> float | None:
@@ -586,9 +791,9 @@ def _step_screen(saga: Saga) -> bool:
 
 def _step_funding_confirm(saga: Saga) -> bool:
     try:
-        gateways.funding_gateway().confirm(
-            source=saga.source, source_reference=saga.source_reference, amount=saga.amount, currency=saga.currency
-        )
+        charges.charge_confirm(saga=saga)  # the provider's signed webhook report, or a lookup
+    except ChargePending:
+        return _funding_wait(saga)
     except GatewayUnavailable as exc:
         # No answer after the last try: the provider may have taken the charge without our hearing
         # of it, so give it back (a refund of a charge never taken gives back nothing) and fail.
@@ -605,6 +810,35 @@ def _step_funding_confirm(saga: Saga) -> bool:
             s.confirm_funding()
             _moved(s, step="confirm", result="ok")
     return True
+
+
+def _funding_wait(saga: Saga) -> bool:
+    """The charge is not captured yet: wait for the provider's webhook (which wakes the saga at once)
+    and ask again every FUNDING_CONFIRM_POLL_SECONDS. After FUNDING_CONFIRM_TIMEOUT_SECONDS from the
+    first pending answer, give the charge back (the provider voids or refunds it, so a capture after
+    we stopped waiting costs the customer nothing) and fail with `charge_not_captured`."""
+    with _locked(saga) as s:
+        if s is None:
+            return True
+        now = timezone.now()
+        timeout = timedelta(seconds=settings.FUNDING_CONFIRM_TIMEOUT_SECONDS)
+        since = s.steps.filter(step="confirm", result="pending").values_list("at", flat=True).first()
+        if since is not None and now - since >= timeout:
+            detail = f"the charge was not captured within {timeout.total_seconds():g} s"
+            _compensate(s, SagaErrorCode.CHARGE_NOT_CAPTURED, detail)
+            _moved(s, step="confirm", result="gave_up", detail={"code": s.error_code, "detail": detail})
+            return True
+        wait = min(timedelta(seconds=settings.FUNDING_CONFIRM_POLL_SECONDS), timeout - (now - (since or now)))
+        if since is None:
+            _record(s, step="confirm", result="pending", wait=wait)
+        else:  # one log line for the whole wait; each poll only moves the next look
+            s.next_attempt_at = now + wait
+            s.save(update_fields=["next_attempt_at", "updated_at"])
+        from .tasks import saga_advance as task
+
+        if not task.app.conf.task_always_eager:  # eager would poll at once, in a loop: the webhook wakes it
+            _enqueue(s.id, countdown=wait.total_seconds())
+    return False
 
 
 def _step_funding_credit(saga: Saga) -> bool:
@@ -670,7 +904,7 @@ def _payout_settled(saga: Saga, status: str, step: str) -> bool:
             _moved(s, step=step, result="requested", detail={"status": status}, wait=payout_poll())
             return status == "PAID"
         if status == "PAID":
-            s.journal_id = ledger.hold_capture(hold_id=s.hold_id, saga_id=s.id)
+            s.journal_id = ledger.hold_capture(hold_id=_present(s.hold_id, s, "hold_id"), saga_id=s.id)
             s.succeed()
             _moved(s, step=step, result="paid", detail={"journal_id": str(s.journal_id)})
             return True
@@ -712,7 +946,8 @@ def _step_payout_status(saga: Saga) -> bool:
 
 
 def _conversion(saga: Saga) -> Conversion:
-    quote = Quote(saga.currency, saga.target_currency, saga.fx_rate, saga.fx_source, saga.fx_quote_id)
+    rate = _present(saga.fx_rate, saga, "fx_rate")  # called in QUOTED only, where the rate is stored
+    quote = Quote(saga.currency, saga.target_currency, rate, saga.fx_source, saga.fx_quote_id)
     return convert(saga.amount, quote)
 
 
@@ -746,7 +981,10 @@ def _step_transfer_complete(saga: Saga) -> bool:
         try:
             conversion = _conversion(s) if s.state == State.QUOTED else None
             s.journal_id = ledger.transfer_complete(
-                transfer_id=s.id, to_wallet_id=s.counterparty_wallet_id, conversion=conversion, memo=s.memo
+                transfer_id=s.id,
+                to_wallet_id=_present(s.counterparty_wallet_id, s, "counterparty_wallet_id"),
+                conversion=conversion,
+                memo=s.memo,
             )
         except LedgerError as exc:
             _compensate(s, exc.code, exc.detail)
@@ -881,9 +1119,21 @@ def payout_mark(*, payout_id: uuid.UUID, paid: bool, actor: str, reason: str = "
 
 def sagas_resume_due(*, now: datetime | None = None, limit: int = 500, force: bool = False) -> int:
     """The sweeper: re-enqueue every running saga whose next attempt is due (its lease ran out or its
-    backoff elapsed) and has no message waiting in the queue (`queued_mark`; `force` sends whatever
-    the marks say), renewing the lease so the next sweep does not look at it again at once. Returns
-    how many were sent."""
+    backoff elapsed) and has no message waiting in the queue or held by a live worker (its mark, see
+    `queued_mark`; `force` sends whatever the marks say), renewing the lease so the next sweep does
+    not look at it again at once. Returns how many were sent.
+
+    Worst case from a worker's death (kill -9) to its saga's resend, with a live worker there:
+      - the saga's step was running: its lease, kept by `_lease_kept`, ends at most SAGA_LEASE_SECONDS
+        after the death, and the next sweep (SAGA_SWEEP_SECONDS) sends it: L + S = 20 + 5 = 25 s;
+      - the saga's message was taken but not started (prefetched, or a retry's countdown): its mark
+        names the dead worker, whose key lapses within SAGA_WORKER_ALIVE_SECONDS; a sweep in that
+        time may have renewed the lease once more: A + L + S = 10 + 20 + 5 = 35 s (a retry never
+        runs before its backoff ran out, whatever happens);
+      - the message was lost between the broker and the worker's receipt: it has left the queue,
+        which its mark proves as soon as no message sent after it waits there: L + S.
+    The broker's visibility timeout (an hour) is not on this path: the message it gives back later
+    finds its saga ended and is a no-op."""
     now = now or timezone.now()
     due = list(
         Saga.objects.filter(next_attempt_at__lte=now)
@@ -894,7 +1144,10 @@ def sagas_resume_due(*, now: datetime | None = None, limit: int = 500, force: bo
     if not due:
         return 0
     Saga.objects.filter(pk__in=due).update(next_attempt_at=max(now, timezone.now()) + lease())
-    sent = [saga_id for saga_id in due if force or queued_mark(saga_id, only_if_absent=True)]
+    waiting = set() if force else _queued_waiting(due)
+    sent = [saga_id for saga_id in due if saga_id not in waiting]
     for saga_id in sent:
+        if not force:
+            queued_mark(saga_id)  # replaces a stale mark
         _enqueue(saga_id, marked=True)
     return len(sent)

@@ -25,7 +25,7 @@ def fund(wallet, reference="op-1"):
         amount=100,
         currency="USD",
         source="CARD",
-        source_reference="ch",
+        source_reference=f"ch_test_ok_{reference}",
         reference=reference,
         requested_by="u",
     )
@@ -43,10 +43,35 @@ def test_the_sweeper_resends_running_sagas_whose_lease_ran_out(wallet, django_ca
     assert done.next_attempt_at is None
 
 
-def test_the_sweeper_does_not_resend_a_saga_whose_message_still_waits(wallet, django_capture_on_commit_callbacks):
+REAL_BROKER = settings.CELERY_BROKER_URL.startswith("redis")
+
+
+@pytest.fixture
+def queue():
+    """The real broker's queue, empty before and after (no worker consumes it here)."""
+    if REAL_BROKER:
+        from crowdpay.celery import app
+
+        app.control.purge()
+        yield app
+        app.control.purge()
+    else:
+        yield None
+
+
+def send_unconsumed(saga) -> None:
+    """What the start's send does: the saga is marked and its message waits in the queue."""
+    services.queued_mark(saga.id)
+    if REAL_BROKER:
+        tasks.saga_advance.apply_async(args=[str(saga.id)])
+
+
+def test_the_sweeper_does_not_resend_a_saga_whose_message_still_waits(
+    wallet, queue, django_capture_on_commit_callbacks
+):
     saga = fund(wallet, "q")
     later = timezone.now() + timedelta(hours=1)
-    services.queued_mark(saga.id)  # what the start's send does: its message waits in the queue
+    send_unconsumed(saga)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         assert services.sagas_resume_due(now=later) == 0  # the workers are behind: no second message
     assert callbacks == []
@@ -54,10 +79,45 @@ def test_the_sweeper_does_not_resend_a_saga_whose_message_still_waits(wallet, dj
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         assert services.sagas_resume_due(now=later + timedelta(hours=1)) == 1
     assert len(callbacks) == 1
+    if REAL_BROKER:
+        tasks.saga_advance.apply_async(args=[str(saga.id)])  # the captured send, made
     with django_capture_on_commit_callbacks(execute=False) as callbacks:  # the sweeper marked its own send
         assert services.sagas_resume_due(now=later + timedelta(hours=2)) == 0
     with django_capture_on_commit_callbacks(execute=False) as callbacks:  # `resume_sagas --all`
         assert services.sagas_resume_due(now=later + timedelta(hours=3), force=True) == 1
+    assert len(callbacks) == 1
+
+
+def test_a_mark_held_by_a_dead_worker_does_not_hold_the_sweeper_back(wallet, django_capture_on_commit_callbacks):
+    """A message a worker took but had not started (prefetched, or waiting for its retry's countdown)
+    is lost with the worker: the mark names the worker, and stands only while the worker's key does."""
+    from django.core.cache import cache
+
+    saga = fund(wallet, "h")
+    later = timezone.now() + timedelta(hours=1)
+    services.queued_held(saga.id, countdown=30)  # this process took it and is alive
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert services.sagas_resume_due(now=later) == 0
+    cache.set(services._queued_key(saga.id), (None, "gone-host:1:0000"), 3600)  # its worker died
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert services.sagas_resume_due(now=later + timedelta(hours=1)) == 1
+    assert len(callbacks) == 1
+
+
+@pytest.mark.skipif(not REAL_BROKER, reason="the real broker (set REDIS_URL)")
+def test_a_mark_whose_message_left_the_queue_unheld_is_stale(wallet, queue, django_capture_on_commit_callbacks):
+    """A message taken from the queue by a worker that died before it could name itself in the mark:
+    once as many sends came after it as the queue holds, it is not in the queue any more."""
+    saga, other = fund(wallet, "l1"), fund(wallet, "l2")
+    later = timezone.now() + timedelta(hours=1)
+    send_unconsumed(saga)
+    send_unconsumed(other)
+    with django_capture_on_commit_callbacks(execute=False):
+        assert services.sagas_resume_due(now=later) == 0  # both wait in the queue
+    queue.control.purge()
+    tasks.saga_advance.apply_async(args=[str(other.id)])  # only the later one is still there
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert services.sagas_resume_due(now=later + timedelta(hours=1)) == 1
     assert len(callbacks) == 1
 
 

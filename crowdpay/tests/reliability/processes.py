@@ -186,7 +186,8 @@ class Stack:
     def env(self, **extra: str) -> dict[str, str]:
         return {
             **_clean_env(),
-            "DJANGO_SETTINGS_MODULE": "crowdpay.settings.production",
+            # production's settings on the sandbox providers (credits use the payment sandbox's tokens)
+            "DJANGO_SETTINGS_MODULE": "crowdpay.settings.local_stack",
             "SECRET_KEY": "reliability-" + secrets.token_hex(32),
             "DATABASE_URL": self.postgres.url,
             "REDIS_URL": self.redis.url,
@@ -195,10 +196,8 @@ class Stack:
             "PII_ENCRYPTION_KEYS": "rel1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "LOG_LEVEL": "INFO",
-            # a short lease and sweep so a killed worker's sagas come back within seconds
-            "SAGA_SWEEP_SECONDS": "2",
-            # 20 s: a backlog longer than the lease is sent again by every sweep (see the report)
-            "SAGA_LEASE_SECONDS": "20",
+            # the default lease (20 s) and sweep (5 s): the recovery after a worker kill it reports
+            # is the shipped one
             "SAGA_PAYOUT_POLL_SECONDS": "2",
             "SAGA_RETRY_BASE_SECONDS": "0.5",
             "SAGA_RETRY_MAX_SECONDS": "5",

@@ -8,6 +8,10 @@ events, postings, journal entries and holds stay read-only for everyone.
 
 from __future__ import annotations
 
+import json
+import uuid
+from typing import TYPE_CHECKING, ClassVar, Protocol
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -26,7 +30,7 @@ from wallets.admin import BalanceInline, WalletAdmin
 from wallets.models import Event, Wallet
 
 from . import crypto, selectors, services
-from .models import AuditEntry, FrozenWallet, KycProfile, ReviewCase, RiskAssessment, WalletLimit
+from .models import AuditEntry, FrozenWallet, KycProfile, KycReview, ReviewCase, RiskAssessment, WalletLimit
 
 
 class ReasonForm(forms.Form):
@@ -90,7 +94,15 @@ def reason_action(*, name: str, verb: str, title: str, apply, permission: str):
     return admin.action(description=f"{verb}…", permissions=[permission])(action)
 
 
-class ObjectActionsMixin:
+if TYPE_CHECKING:
+    # The mixins below are only ever mixed into a ModelAdmin: let mypy see its API. At run time they
+    # stay plain classes (the MRO is unchanged).
+    _ModelAdminBase = admin.ModelAdmin
+else:
+    _ModelAdminBase = object
+
+
+class ObjectActionsMixin(_ModelAdminBase):
     """Per-object actions (`<pk>/do/<name>/`) with the same intermediate reason page, linked from
     the object's page. `object_actions` maps a name to (verb, permission codename, apply)."""
 
@@ -141,12 +153,18 @@ def _reject(case, officer, reason):
     services.review_case_reject(case_id=case.pk, officer=officer, reason=reason)
 
 
+class _UuidSearchable(Protocol):
+    @property
+    def uuid_search_fields(self) -> tuple[str, ...]: ...
+
+
 class UuidSearchMixin:
     """Search by exact id: a wallet, an owner, a saga or the object itself (an index lookup)."""
 
     uuid_search_fields: tuple[str, ...] = ()
 
-    def get_search_results(self, request, queryset, search_term):
+    # `self` is any admin with uuid_search_fields: FrozenWalletAdmin calls this without the mixin
+    def get_search_results(self: _UuidSearchable, request, queryset, search_term):
         if not search_term.strip():
             return queryset, False
         term = selectors.parse_uuid(search_term)
@@ -280,10 +298,11 @@ class WalletActionsMixin(ObjectActionsMixin):
         return request.user.has_perm("compliance.close_wallet")
 
     def allowed_object_actions(self, request, obj):
-        possible = {
+        transitions: dict[str | None, tuple[str, ...]] = {
             Wallet.Status.ACTIVE: ("freeze", "close"),
             Wallet.Status.FROZEN: ("unfreeze", "close"),
-        }.get(obj.status if obj else None, ())
+        }
+        possible = transitions.get(obj.status if obj else None, ())
         return [(n, v) for n, v in super().allowed_object_actions(request, obj) if n in possible]
 
 
@@ -343,6 +362,8 @@ class FrozenWalletAdmin(WalletActionsMixin, ReadOnlyAdmin):
         return UuidSearchMixin.get_search_results(self, request, queryset, search_term)
 
     uuid_search_fields = ("id", "owner_id")
+    # the changelist's events by wallet, set by _frozen_event and dropped on each changelist view
+    _frozen_cache: dict[uuid.UUID, Event] | None
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(status=Wallet.Status.FROZEN)
@@ -350,8 +371,8 @@ class FrozenWalletAdmin(WalletActionsMixin, ReadOnlyAdmin):
     def _frozen_event(self, obj):
         cache = getattr(self, "_frozen_cache", None)
         if cache is None or obj.pk not in cache:
-            self._frozen_cache = selectors.last_status_events([obj.pk])
-        return self._frozen_cache.get(obj.pk)
+            cache = self._frozen_cache = selectors.last_status_events([obj.pk])
+        return cache.get(obj.pk)
 
     @admin.display(description="wallet")
     def wallet_link(self, obj):
@@ -404,15 +425,30 @@ class KycProfileAdmin(UuidSearchMixin, ObjectActionsMixin, ReadOnlyAdmin):
     """Personal data is masked unless the officer has `compliance.view_pii`; each unmasked view of a
     profile is audited. The list always shows it masked."""
 
-    list_display = ("owner_id", "kind", "status", "country", "masked_name", "submitted_at", "decided_at")
-    list_filter = ("status", "kind", "country")
+    # tuple[str, ...]: KycReviewAdmin lists other columns and filters
+    list_display: tuple[str, ...] = (
+        "owner_id",
+        "kind",
+        "status",
+        "country",
+        "masked_name",
+        "submitted_at",
+        "decided_at",
+    )
+    list_filter: ClassVar[tuple[str, ...]] = ("status", "kind", "country")
     search_fields = ("owner_id",)
     search_help_text = "Exact owner id"
     uuid_search_fields = ("owner_id", "id")
     ordering = ("-submitted_at",)
     head = ("owner_id", "kind", "status", "country")
-    tail = ("submitted_at", "decided_at", "decided_by", "decision_reason")
-    masked_fields = ("masked_legal_name", "masked_date_of_birth", "masked_document_number", "masked_address")
+    tail = ("provider_reasons", "check_id", "submitted_at", "decided_at", "decided_by", "decision_reason")
+    masked_fields = (
+        "masked_legal_name",
+        "masked_date_of_birth",
+        "masked_document_number",
+        "masked_address",
+        "masked_beneficial_owners",
+    )
     change_form_template = "admin/compliance/object_change_form.html"
     object_actions = {
         "verify": ("Verify", "compliance.decide_kycprofile", _verify),
@@ -431,6 +467,11 @@ class KycProfileAdmin(UuidSearchMixin, ObjectActionsMixin, ReadOnlyAdmin):
     masked_date_of_birth = _masked("date_of_birth", "date of birth")
     masked_document_number = _masked("document_number", "document number")
     masked_address = _masked("address", "address")
+
+    @admin.display(description="beneficial owners")
+    def masked_beneficial_owners(self, obj):
+        owners = json.loads(obj.beneficial_owners or "[]")
+        return "; ".join(f"{crypto.mask(o.get('name', ''))} ({o.get('ownership_percent', '?')} %)" for o in owners)
 
     def get_fields(self, request, obj=None):
         pii = KycProfile.PII_FIELDS if request.user.has_perm("compliance.view_pii") else self.masked_fields
@@ -452,10 +493,27 @@ class KycProfileAdmin(UuidSearchMixin, ObjectActionsMixin, ReadOnlyAdmin):
         if profile is not None and unmasked and request.method == "GET":
             services.pii_view_record(profile=profile, officer=request.user)
         actions = []
-        if profile is not None and profile.status == KycProfile.Status.PENDING:
+        if profile is not None and profile.status in (KycProfile.Status.PENDING, KycProfile.Status.NEEDS_REVIEW):
             actions = self.allowed_object_actions(request, profile)
         extra = {"object_actions": actions, "pii_unmasked": unmasked}
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
+
+
+@admin.register(KycReview)
+class KycReviewAdmin(KycProfileAdmin):
+    """The manual-review queue: profiles the KYC provider referred to an officer, oldest first, with
+    the provider's reasons. Verify or reject (with a reason, audited) through the same services."""
+
+    list_display = ("owner_id", "kind", "country", "masked_name", "reasons", "submitted_at")
+    list_filter = ("kind", "country")
+    ordering = ("submitted_at",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(status=KycProfile.Status.NEEDS_REVIEW)
+
+    @admin.display(description="provider's reasons")
+    def reasons(self, obj):
+        return "; ".join(obj.provider_reasons)
 
 
 # --- limits, assessments, audit -------------------------------------------------------------------

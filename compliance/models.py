@@ -29,18 +29,30 @@ class KycProfile(ConcurrentTransitionMixin, models.Model):
         PENDING = "PENDING"
         VERIFIED = "VERIFIED"
         REJECTED = "REJECTED"
+        NEEDS_REVIEW = "NEEDS_REVIEW", "Needs review"
 
-    PII_FIELDS = ("legal_name", "date_of_birth", "document_number", "address")
+    PII_FIELDS = ("legal_name", "date_of_birth", "document_number", "address", "beneficial_owners")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner_id = models.UUIDField(unique=True)
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.PERSON)
-    status = FSMField(max_length=10, choices=Status.choices, default=Status.UNVERIFIED, protected=True)
+    status = FSMField(max_length=12, choices=Status.choices, default=Status.UNVERIFIED, protected=True)
     country = models.CharField(max_length=2, blank=True, default="", help_text="ISO 3166-1 alpha-2")
     legal_name = EncryptedTextField(blank=True, default="")
     date_of_birth = EncryptedTextField(blank=True, default="", help_text="persons: YYYY-MM-DD")
     document_number = EncryptedTextField(blank=True, default="", help_text="ID document or company registration")
     address = EncryptedTextField(blank=True, default="")
+    beneficial_owners = EncryptedTextField(
+        blank=True, default="", help_text="businesses: JSON list of {name, date_of_birth, ownership_percent}"
+    )
+    # The check at the KYC provider (compliance.kyc_provider). The row is the check's outbox: a
+    # PENDING profile whose check_sent_at is empty still has to be sent (the sweep resends it).
+    check_reference = models.UUIDField(
+        null=True, blank=True, unique=True, help_text="our id of the current check, sent to the provider"
+    )
+    check_id = models.CharField(max_length=64, blank=True, default="", help_text="the provider's id of the check")
+    check_sent_at = models.DateTimeField(null=True, blank=True)
+    provider_reasons = models.JSONField(default=list, blank=True, help_text="the provider's reasons for its answer")
     submitted_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(
@@ -51,6 +63,7 @@ class KycProfile(ConcurrentTransitionMixin, models.Model):
 
     class Meta:
         verbose_name = "KYC/KYB profile"
+        indexes = [models.Index(fields=["status", "check_sent_at"], name="kycprofile_status_sent")]
         permissions = [
             ("view_pii", "Can see unmasked personal data"),
             ("decide_kycprofile", "Can verify or reject KYC/KYB profiles"),
@@ -63,13 +76,39 @@ class KycProfile(ConcurrentTransitionMixin, models.Model):
     def submit(self) -> None:
         pass
 
-    @transition(field=status, source=Status.PENDING, target=Status.VERIFIED)
+    @transition(field=status, source=[Status.PENDING, Status.NEEDS_REVIEW], target=Status.VERIFIED)
     def verify(self) -> None:
         pass
 
-    @transition(field=status, source=Status.PENDING, target=Status.REJECTED)
+    @transition(field=status, source=[Status.PENDING, Status.NEEDS_REVIEW], target=Status.REJECTED)
     def reject(self) -> None:
         pass
+
+    @transition(field=status, source=Status.PENDING, target=Status.NEEDS_REVIEW)
+    def refer(self) -> None:
+        """The provider could not decide: an officer will (the "KYC reviews" queue)."""
+
+
+class KycReview(KycProfile):
+    """The officers' queue of profiles the provider referred for manual review (a proxy)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "KYC review"
+
+
+class KycCallback(models.Model):
+    """A provider callback that was verified and processed, by the provider's callback id: the unique
+    key makes a replayed or duplicated callback a no-op."""
+
+    callback_id = models.CharField(max_length=128, unique=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    check_reference = models.UUIDField(null=True, blank=True, db_index=True)
+    status = models.CharField(max_length=16)
+    outcome = models.CharField(max_length=16, help_text="applied, or ignored (no pending check matched)")
+
+    def __str__(self) -> str:
+        return f"callback {self.callback_id}: {self.status} ({self.outcome})"
 
 
 class WalletLimit(models.Model):

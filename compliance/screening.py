@@ -4,9 +4,10 @@
 the reasons and the risk score. The checks, in order (the first that refuses decides):
 
 1. the wallet exists and is not closed; money may not leave a frozen wallet (`wallet_frozen`);
-2. KYC gate (`kyc_required`, `kyc_rejected`): a withdrawal needs a VERIFIED profile of the wallet's
-   owner; without one, a credit or a transfer is bounded by `settings.KYC_UNVERIFIED_LIMITS`;
-   a REJECTED owner may do nothing;
+2. KYC tier (`kyc_required`, `kyc_rejected`): the owner's tier (`kyc_tier`: unverified, person or
+   business) bounds each operation by `settings.KYC_TIER_LIMITS` (by default an unverified owner
+   may not withdraw and funds or sends up to a bound; a verified one is bounded only by velocity);
+   a REJECTED owner may do nothing until a resubmission is verified;
 3. velocity (`velocity_limit_exceeded`): withdrawals and transfers against the trailing 24 h outflow
    (`compliance.velocity`);
 4. risk score (`compliance.risk`): RISK_REVIEW_SCORE → review (`risk_review`), RISK_DECLINE_SCORE →
@@ -65,6 +66,7 @@ class _Context:
     owner_id: uuid.UUID
     status: str
     kyc_status: str
+    kyc_kind: str
     daily_limit: int
     outflow_24h: int
     earlier_id: int | None  # the assessment this saga already got for this operation, if any
@@ -77,6 +79,7 @@ _CONTEXT_SQL = f"""
 SELECT
   w.owner_id, w.status, w.created_at > %(young_since)s,
   (SELECT k.status FROM {KycProfile._meta.db_table} k WHERE k.owner_id = w.owner_id),
+  (SELECT k.kind FROM {KycProfile._meta.db_table} k WHERE k.owner_id = w.owner_id),
   (SELECT l.daily_limit FROM {WalletLimit._meta.db_table} l WHERE l.wallet_id = w.id),
   (SELECT COALESCE(SUM(o.amount), 0) FROM {OutflowBucket._meta.db_table} o
     WHERE o.wallet_id = w.id AND o.currency = %(currency)s AND o.minute > %(window_start)s AND o.minute <= %(minute)s),
@@ -120,11 +123,12 @@ def _context(
         row = cursor.fetchone()
     if row is None:
         return None
-    owner, status, young, kyc, limit, outflow, earlier, recent, known, seen = row
+    owner, status, young, kyc, kyc_kind, limit, outflow, earlier, recent, known, seen = row
     return _Context(
         owner_id=owner if isinstance(owner, uuid.UUID) else uuid.UUID(owner),
         status=status,
         kyc_status=kyc or KycProfile.Status.UNVERIFIED,
+        kyc_kind=kyc_kind or KycProfile.Kind.PERSON,
         daily_limit=settings.WALLET_DEFAULT_LIMIT if limit is None else limit,
         outflow_24h=max(outflow or 0, 0),
         earlier_id=earlier,
@@ -140,21 +144,28 @@ def _approved_amounts(wallet_id: uuid.UUID, currency: str) -> tuple[int, ...]:
         return tuple(amount for (amount,) in cursor.fetchall())
 
 
-def _kyc_gate(operation: str, status: str, amount: int) -> Decision | None:
-    if status == KycProfile.Status.VERIFIED:
-        return None
+TIER_UNVERIFIED, TIER_PERSON, TIER_BUSINESS = "unverified", "person", "business"
+
+
+def kyc_tier(status: str, kind: str) -> str:
+    """The tier whose limits apply: a VERIFIED person or business; anyone else is unverified."""
+    if status != KycProfile.Status.VERIFIED:
+        return TIER_UNVERIFIED
+    return TIER_BUSINESS if kind == KycProfile.Kind.BUSINESS else TIER_PERSON
+
+
+def _kyc_gate(operation: str, status: str, kind: str, amount: int) -> Decision | None:
     if status == KycProfile.Status.REJECTED:
         return Decision(DECLINE, "kyc_rejected", ("the owner's KYC/KYB profile was rejected",))
-    if operation == "withdraw":
-        return Decision(DECLINE, "kyc_required", ("withdrawals need a verified KYC/KYB profile",))
-    bound = settings.KYC_UNVERIFIED_LIMITS.get(operation)
-    if bound is not None and amount > bound:
-        return Decision(
-            DECLINE,
-            "kyc_required",
-            (f"{operation} of {amount} is above {bound}, the most an owner without verified KYC/KYB may move",),
-        )
-    return None
+    tier = kyc_tier(status, kind)
+    bound = settings.KYC_TIER_LIMITS.get(tier, {}).get(operation)
+    if bound is None or amount <= bound:
+        return None
+    if bound <= 0:
+        reason = f"a {operation} needs a verified KYC/KYB profile"
+    else:
+        reason = f"{operation} of {amount} is above {bound}, the most the {tier} KYC tier may move at once"
+    return Decision(DECLINE, "kyc_required", (reason,))
 
 
 def _velocity(context: _Context, amount: int, currency: str) -> Decision | None:
@@ -233,7 +244,7 @@ def screen(
         decision = Decision(DECLINE, "wallet_closed", ("the wallet is closed",))
     elif operation in OUTFLOWS and context.status == Wallet.Status.FROZEN:
         decision = Decision(DECLINE, "wallet_frozen", ("the wallet is frozen",))
-    decision = decision or _kyc_gate(operation, context.kyc_status, amount)
+    decision = decision or _kyc_gate(operation, context.kyc_status, context.kyc_kind, amount)
     if decision is None and operation in OUTFLOWS:
         decision = _velocity(context, amount, currency)
     if decision is None:

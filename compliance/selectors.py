@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -12,7 +13,7 @@ from sagas.models import Saga
 from wallets.models import Event, Wallet
 from wallets.projection import EventType
 
-from .models import ReviewCase, RiskAssessment
+from .models import KycProfile, ReviewCase, RiskAssessment
 
 AGE_BUCKETS = (
     ("under 1 hour", timedelta(0), timedelta(hours=1)),
@@ -68,4 +69,25 @@ def recent_sagas(*, wallet_id: uuid.UUID, limit: int = 20) -> list[Saga]:
         Saga.objects.filter(Q(wallet_id=wallet_id) | Q(counterparty_wallet_id=wallet_id)).order_by("-created_at")[
             :limit
         ]
+    )
+
+
+def kyc_checks_unsent(*, limit: int = 500) -> list[uuid.UUID]:
+    """PENDING profiles whose check has not gone out KYC_CHECK_RESEND_SECONDS after submission (the
+    message that should have sent it was lost, or every try failed)."""
+    since = timezone.now() - timedelta(seconds=settings.KYC_CHECK_RESEND_SECONDS)
+    return list(
+        KycProfile.objects.filter(
+            status=KycProfile.Status.PENDING, check_sent_at__isnull=True, submitted_at__lte=since
+        ).values_list("id", flat=True)[:limit]
+    )
+
+
+def kyc_checks_late(*, limit: int = 500) -> list[uuid.UUID]:
+    """PENDING profiles whose check went out more than KYC_POLL_AFTER_SECONDS ago with no answer yet."""
+    since = timezone.now() - timedelta(seconds=settings.KYC_POLL_AFTER_SECONDS)
+    return list(
+        KycProfile.objects.filter(status=KycProfile.Status.PENDING, check_sent_at__lte=since)
+        .order_by("check_sent_at")
+        .values_list("id", flat=True)[:limit]
     )

@@ -7,11 +7,14 @@ audit entry, and goes through the same FSM transitions and ledger services as an
 
 from __future__ import annotations
 
+import json
+import random
 import uuid
 from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_fsm import can_proceed
 
@@ -19,8 +22,11 @@ from crowdpay.errors import require_reason
 from wallets import services as ledger_services
 from wallets.models import Wallet
 
+from . import kyc_provider
 from .errors import ComplianceError, ComplianceErrorCode
-from .models import AuditEntry, KycProfile, ReviewCase, RiskAssessment, WalletLimit
+from .models import AuditEntry, KycCallback, KycProfile, ReviewCase, RiskAssessment, WalletLimit
+
+KYC_PROVIDER_ACTOR = "kyc-provider"
 
 
 def officer_label(officer: Any) -> str:
@@ -54,8 +60,12 @@ def kyc_profile_submit(
     date_of_birth: str = "",
     document_number: str = "",
     address: str = "",
+    beneficial_owners: list[dict] | None = None,
 ) -> KycProfile:
-    """Create or update an owner's profile with the data they submitted, and put it in PENDING."""
+    """Create or update an owner's profile with the data they submitted and put it in PENDING: a
+    first submission, or a resubmission after a rejection (anything else is `invalid_transition`).
+    Each submission is a new check at the KYC provider (a new `check_reference`), sent once the
+    transaction commits; the sweep resends it if that message is lost."""
     with transaction.atomic():
         profile = KycProfile.objects.select_for_update().filter(owner_id=owner_id).first()
         if profile is None:
@@ -67,10 +77,21 @@ def kyc_profile_submit(
         profile.kind, profile.country = kind, country.upper()
         profile.legal_name, profile.date_of_birth = legal_name, date_of_birth
         profile.document_number, profile.address = document_number, address
+        profile.beneficial_owners = json.dumps(beneficial_owners, sort_keys=True) if beneficial_owners else ""
         profile.submit()
         profile.submitted_at = timezone.now()
+        profile.check_reference, profile.check_id, profile.check_sent_at = uuid.uuid4(), "", None
+        profile.provider_reasons = []
+        profile.decided_at, profile.decided_by, profile.decision_reason = None, None, ""
         profile.save()
+        _kyc_check_enqueue(profile.pk)
     return profile
+
+
+def _kyc_check_enqueue(profile_id: uuid.UUID) -> None:
+    from .tasks import kyc_check_send
+
+    transaction.on_commit(lambda: kyc_check_send.delay(str(profile_id)), robust=True)
 
 
 def _kyc_decide(*, profile_id: uuid.UUID, officer: Any, reason: str, verify: bool) -> KycProfile:
@@ -105,6 +126,136 @@ def kyc_profile_verify(*, profile_id: uuid.UUID, officer: Any, reason: str) -> K
 
 def kyc_profile_reject(*, profile_id: uuid.UUID, officer: Any, reason: str) -> KycProfile:
     return _kyc_decide(profile_id=profile_id, officer=officer, reason=reason, verify=False)
+
+
+# --- KYC checks at the provider (compliance.kyc_provider) ----------------------------------------------
+
+
+def kyc_retry_delay(retries: int) -> float:
+    """Seconds before the next try of a check that the provider could not take: exponential, jittered."""
+    delay = min(settings.KYC_CHECK_RETRY_MAX_SECONDS, settings.KYC_CHECK_RETRY_BASE_SECONDS * 2**retries)
+    return random.uniform(delay / 2, delay)  # retry jitter, not a secret  # nosec B311
+
+
+def _check_request(profile: KycProfile) -> kyc_provider.CheckRequest:
+    return kyc_provider.CheckRequest(
+        reference=str(profile.check_reference),
+        kind=profile.kind,
+        country=profile.country,
+        legal_name=profile.legal_name,
+        date_of_birth=profile.date_of_birth,
+        document_number=profile.document_number,
+        address=profile.address,
+        beneficial_owners=tuple(json.loads(profile.beneficial_owners or "[]")),
+    )
+
+
+def kyc_check_send(*, profile_id: uuid.UUID) -> KycProfile | None:
+    """Send a PENDING profile's check to the provider (outside any transaction: a network call), then
+    record that it went out. A provider that answers at once (the sandbox) has its answer applied by
+    `kyc_check_result_apply`, as a callback's would be. Raises `GatewayUnavailable` for a retry."""
+    profile = KycProfile.objects.filter(pk=profile_id).first()
+    if profile is None or profile.status != KycProfile.Status.PENDING or profile.check_sent_at is not None:
+        return profile
+    reference = profile.check_reference
+    try:
+        result = kyc_provider.kyc_provider().submit(_check_request(profile))
+    except kyc_provider.GatewayRejected as exc:
+        # The provider refuses the data itself (a 4xx): the owner corrects it and resubmits.
+        result = kyc_provider.CheckResult(
+            check_id="", status=kyc_provider.REJECTED, reasons=(f"the KYC provider refused the check: {exc.detail}",)
+        )
+    with transaction.atomic():
+        profile = KycProfile.objects.select_for_update().get(pk=profile_id)
+        if profile.check_reference != reference or profile.status != KycProfile.Status.PENDING:
+            return profile  # decided (a fast callback) or resubmitted meanwhile
+        if profile.check_sent_at is None:
+            profile.check_id, profile.check_sent_at = result.check_id, timezone.now()
+            profile.save(update_fields=["check_id", "check_sent_at"])
+    if result.final:
+        profile, _ = kyc_check_result_apply(
+            reference=reference, status=result.status, reasons=result.reasons, check_id=result.check_id, source="submit"
+        )
+    return profile
+
+
+def kyc_check_result_apply(
+    *, reference: uuid.UUID, status: str, reasons: tuple[str, ...] | list[str], check_id: str = "", source: str
+) -> tuple[KycProfile | None, bool]:
+    """Apply the provider's answer about check `reference` (from its callback, a poll, or the answer to
+    the submission itself): the profile moves PENDING -> VERIFIED / REJECTED / NEEDS_REVIEW through its
+    FSM transition, with the provider's reasons, and the audit log records it. Idempotent: an answer
+    about a check that is not the profile's current one, or for a profile no longer PENDING, changes
+    nothing. Returns the profile (None for an unknown check) and whether it changed."""
+    moves = {
+        kyc_provider.VERIFIED: "verify",
+        kyc_provider.REJECTED: "reject",
+        kyc_provider.NEEDS_REVIEW: "refer",
+    }
+    with transaction.atomic():
+        profile = KycProfile.objects.select_for_update().filter(check_reference=reference).first()
+        if profile is None or status not in moves or profile.status != KycProfile.Status.PENDING:
+            return profile, False
+        getattr(profile, moves[status])()
+        now, reasons = timezone.now(), [str(r) for r in reasons]
+        profile.provider_reasons = reasons
+        profile.check_id = profile.check_id or check_id
+        profile.check_sent_at = profile.check_sent_at or now
+        if status != kyc_provider.NEEDS_REVIEW:
+            profile.decided_at, profile.decided_by = now, None
+            profile.decision_reason = "; ".join(reasons) or "verified by the KYC provider"
+        profile.save()
+        AuditEntry.objects.create(
+            actor=None,
+            actor_label=f"{KYC_PROVIDER_ACTOR}:{source}",
+            action=f"kyc_provider_{status}",
+            object_type="kyc_profile",
+            object_id=str(profile.pk),
+            reason="; ".join(reasons),
+            data={"owner_id": str(profile.owner_id), "check_id": profile.check_id, "reference": str(reference)},
+        )
+    return profile, True
+
+
+def kyc_callback_receive(
+    *, callback_id: str, reference: uuid.UUID | None, status: str, reasons: list[str], check_id: str = ""
+) -> str:
+    """Process one verified provider callback, once: "applied", "ignored" (no pending check of that
+    reference, e.g. one superseded by a resubmission) or "duplicate" (this callback id was processed
+    before; the unique key on KycCallback decides, even for two deliveries at the same moment)."""
+    try:
+        with transaction.atomic():
+            applied = False
+            if reference is not None:
+                _, applied = kyc_check_result_apply(
+                    reference=reference, status=status, reasons=reasons, check_id=check_id, source="callback"
+                )
+            outcome = "applied" if applied else "ignored"
+            KycCallback.objects.create(
+                callback_id=callback_id, check_reference=reference, status=status[:16], outcome=outcome
+            )
+    except IntegrityError:
+        return "duplicate"
+    return outcome
+
+
+def kyc_check_poll(*, profile_id: uuid.UUID) -> KycProfile | None:
+    """Ask the provider about a PENDING profile's check whose callback is late (sent, if it never was)."""
+    profile = KycProfile.objects.filter(pk=profile_id).first()
+    if profile is None or profile.status != KycProfile.Status.PENDING:
+        return profile
+    if profile.check_sent_at is None or not profile.check_id:
+        return kyc_check_send(profile_id=profile_id)
+    result = kyc_provider.kyc_provider().fetch(profile.check_id)
+    if result.final:
+        profile, _ = kyc_check_result_apply(
+            reference=profile.check_reference,
+            status=result.status,
+            reasons=result.reasons,
+            check_id=result.check_id,
+            source="poll",
+        )
+    return profile
 
 
 def pii_view_record(*, profile: KycProfile, officer: Any) -> AuditEntry:

@@ -68,7 +68,7 @@ def test_dashboard_and_review_flow_in_a_browser(committed_db, live_server, brows
         amount=2500_00,
         currency="EUR",
         source="CARD",
-        source_reference="ch_browser",
+        source_reference="ch_test_ok_browser",
         reference="op-browser",
         requested_by="user:1",
     )

@@ -28,7 +28,7 @@ def risky_funding(wallet) -> Saga:
         amount=2500_00,
         currency="EUR",
         source="CARD",
-        source_reference="ch_risky",
+        source_reference=f"ch_test_ok_{uuid.uuid4().hex}",
         reference=f"op-{uuid.uuid4()}",
         requested_by="user:1",
     )

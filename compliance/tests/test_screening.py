@@ -62,7 +62,7 @@ def test_kyc_gate(kyc, operation, amount, outcome, code):
 
 
 def test_unverified_bounds_are_configurable(settings):
-    settings.KYC_UNVERIFIED_LIMITS = {"credit": 10_00, "transfer": 0}
+    settings.KYC_TIER_LIMITS = {**settings.KYC_TIER_LIMITS, "unverified": {"credit": 10_00, "transfer": 0}}
     wallet = funded(amount=100_00)
     assert screen(wallet, "credit", 10_01).code == "kyc_required"
     assert screen(wallet, "credit", 10_00).approved

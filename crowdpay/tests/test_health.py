@@ -38,6 +38,10 @@ def _production_env(**overrides):
         JWT_PUBLIC_KEY="-----BEGIN PUBLIC KEY-----\\nMFkw\\n-----END PUBLIC KEY-----",
         EVENT_HMAC_KEYS="prod1:" + "k" * 48,
         PII_ENCRYPTION_KEYS="prod1:" + "A" * 43 + "=",
+        KYC_SERVICE_ENDPOINT="https://kyc.example.com/v1",
+        KYC_WEBHOOK_SECRET="kyc-webhook-secret-for-the-check-only",
+        FUNDING_SERVICE_ENDPOINT="https://psp.example.com/v1",
+        FUNDING_WEBHOOK_SECRET="funding-webhook-secret-for-the-check-only",
         ALLOWED_HOSTS="wallet.example.com",
     )
     env.update(overrides)
@@ -64,3 +68,49 @@ def test_production_settings_refuse_to_start_without_secrets():
     )
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr and "EVENT_HMAC_KEYS" in result.stderr
+
+
+@pytest.mark.parametrize("missing", ["KYC_SERVICE_ENDPOINT", "KYC_WEBHOOK_SECRET"])
+def test_production_settings_refuse_the_sandbox_kyc_provider(missing):
+    env = _production_env()
+    del env[missing]
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0
+    assert "refuse the sandbox KYC provider" in result.stderr and missing in result.stderr
+
+
+@pytest.mark.parametrize("missing", ["FUNDING_SERVICE_ENDPOINT", "FUNDING_WEBHOOK_SECRET"])
+def test_production_settings_refuse_the_sandbox_payment_provider(missing):
+    env = _production_env()
+    del env[missing]
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0
+    assert "refuse the sandbox payment provider" in result.stderr and missing in result.stderr
+
+
+def test_production_refuses_the_sandboxes_whatever_else_is_set():
+    """No flag turns a sandbox on in production: only the local stack's own settings module runs
+    on them."""
+    env = _production_env(CROWDPAY_DEV_SECRETS="1")
+    for name in ("KYC_SERVICE_ENDPOINT", "KYC_WEBHOOK_SECRET", "FUNDING_SERVICE_ENDPOINT", "FUNDING_WEBHOOK_SECRET"):
+        del env[name]
+    refused = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert refused.returncode != 0 and "refuse the sandbox" in refused.stderr
+
+    env["DJANGO_SETTINGS_MODULE"] = "crowdpay.settings.local_stack"
+    probe = (
+        "import django; django.setup(); from sagas.gateways import funding_gateway;"
+        "from compliance.kyc_provider import kyc_provider;"
+        "print(type(funding_gateway()).__name__, type(kyc_provider()).__name__)"
+    )
+    local = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert local.returncode == 0, local.stderr[-2000:]
+    assert local.stdout.split() == ["SandboxFundingGateway", "SandboxKycProvider"]

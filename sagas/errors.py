@@ -15,6 +15,7 @@ class SagaErrorCode(StrEnum):
     SAGA_NOT_IN_REVIEW = "saga_not_in_review"
     INVALID_REFERENCE = "invalid_reference"
     DESTINATION_REQUIRED = "destination_required"
+    CHARGE_ALREADY_USED = "charge_already_used"  # 422: the charge funded (or is funding) another credit
     # Failures recorded on a saga (its `error_code`), never raised to the caller of *_start:
     FUNDING_DECLINED = "funding_declined"
     PAYOUT_FAILED = "payout_failed"
@@ -22,6 +23,11 @@ class SagaErrorCode(StrEnum):
     GATEWAY_UNAVAILABLE = "gateway_unavailable"
     REVIEW_REJECTED = "review_rejected"
     REFUND_REJECTED = "refund_rejected"
+    # The payment provider's answers on a funding's charge (sagas.gateways.funding.ChargeErrorCode):
+    CHARGE_NOT_FOUND = "charge_not_found"
+    CHARGE_NOT_CAPTURED = "charge_not_captured"
+    CHARGE_DECLINED = "charge_declined"
+    CHARGE_MISMATCH = "charge_mismatch"
 
 
 class SagaError(CodedError):

@@ -219,3 +219,50 @@ class Payout(ConcurrentTransitionMixin, models.Model):
     @transition(field=status, source=Status.PENDING, target=Status.FAILED)
     def mark_failed(self) -> None:
         pass
+
+
+class FundingClaim(models.Model):
+    """A payment provider's charge, claimed by the funding saga it funds: one row per (provider,
+    charge), so a charge funds at most once, whatever Idempotency-Key the credit carries.
+
+    Written with the saga row when the credit is started (`sagas.charges.charge_claim`): a second
+    credit naming the same charge is refused there (`charge_already_used`), and no second saga ever
+    confirms or refunds a charge another one holds. A FAILED saga never funded (or refunded what it
+    took), so its claim no longer counts: the next credit naming the charge takes the row over."""
+
+    provider = models.CharField(max_length=64)
+    charge_reference = models.CharField(max_length=200)
+    saga = models.OneToOneField(Saga, on_delete=models.PROTECT, related_name="funding_claim")
+    claimed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "charge_reference"], name="funding_claim_charge_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} charge {self.charge_reference} (saga {self.saga_id})"
+
+
+class FundingWebhook(models.Model):
+    """A payment provider's signed callback, processed once: its `webhook-id` is unique per provider,
+    so a replay or a duplicate delivery changes nothing. Keeps what the provider said about the charge
+    (never the raw body); the funding saga reads the latest report for its charge."""
+
+    provider = models.CharField(max_length=64)
+    webhook_id = models.CharField(max_length=200)
+    event_type = models.CharField(max_length=64)
+    charge_reference = models.CharField(max_length=200, blank=True, default="")
+    charge_status = models.CharField(max_length=16, blank=True, default="")
+    amount = models.BigIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True, default="")
+    sent_at = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["received_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["provider", "webhook_id"], name="funding_webhook_id_uniq")]
+        indexes = [models.Index(fields=["provider", "charge_reference"], name="funding_webhook_charge_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.event_type} {self.charge_reference} ({self.webhook_id})"

@@ -23,3 +23,11 @@ def saga_advance(self, saga_id: str) -> None:
 @shared_task(acks_late=True, ignore_result=True)
 def sagas_resume_due() -> int:
     return services.sagas_resume_due()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def funding_sandbox_capture(reference: str, amount: int, currency: str) -> None:
+    """The sandbox provider's late capture: its signed webhook, delivered in-process."""
+    from . import hooks
+
+    hooks.sandbox_capture_deliver(reference=reference, amount=amount, currency=currency)

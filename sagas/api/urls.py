@@ -1,6 +1,7 @@
 from django.db import transaction
 from django.urls import path
 
+from .hooks import FundingHookView
 from .views import CreditView, DebitView, OperationView, TransferView
 
 urlpatterns = [
@@ -13,4 +14,5 @@ urlpatterns = [
         transaction.non_atomic_requests(OperationView.as_view()),
         name="operation",
     ),
+    path("hooks/funding", FundingHookView.as_view(), name="funding-webhook"),
 ]

@@ -7,11 +7,12 @@ from __future__ import annotations
 from django.conf import settings
 
 from .base import GatewayError, GatewayRejected, GatewayUnavailable
-from .funding import AcceptingFundingGateway
+from .funding import ChargePending, HttpFundingGateway, SandboxFundingGateway
 from .fx import HttpFxGateway, TableFxGateway
 from .settlement import HttpSettlementGateway, QueueSettlementGateway
 
 __all__ = [
+    "ChargePending",
     "GatewayError",
     "GatewayRejected",
     "GatewayUnavailable",
@@ -32,4 +33,9 @@ def settlement_gateway():
 
 
 def funding_gateway():
-    return AcceptingFundingGateway()
+    """The payment provider: over HTTP when FUNDING_SERVICE_ENDPOINT is set, else the built-in
+    sandbox (test tokens only; production settings refuse to start with it)."""
+    endpoint = settings.FUNDING_SERVICE_ENDPOINT
+    if endpoint:
+        return HttpFundingGateway(endpoint, provider=settings.FUNDING_PROVIDER_NAME)
+    return SandboxFundingGateway()

@@ -14,9 +14,10 @@ from django.conf import settings
 class GatewayError(Exception):
     code = "gateway_error"
 
-    def __init__(self, detail: str, *, code: str | None = None):
+    def __init__(self, detail: str, *, code: str | None = None, status: int | None = None):
         super().__init__(detail)
         self.detail = detail
+        self.status = status  # the HTTP status of the answer that raised it, when there was one
         if code:
             self.code = code
 
@@ -55,7 +56,9 @@ class HttpGateway:
         if response.status_code >= 400:
             code = body.get("code") if isinstance(body, dict) else None
             raise GatewayRejected(
-                f"{self.name}: HTTP {response.status_code}", code=code if isinstance(code, str) else None
+                f"{self.name}: HTTP {response.status_code}",
+                code=code if isinstance(code, str) else None,
+                status=response.status_code,
             )
         if not isinstance(body, dict):
             raise GatewayUnavailable(f"{self.name}: the response is not a JSON object")

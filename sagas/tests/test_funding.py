@@ -8,7 +8,7 @@ from crowdpay.errors import ReasonRequired
 from sagas import services
 from sagas.errors import SagaError
 from sagas.gateways import GatewayRejected, GatewayUnavailable
-from sagas.gateways.funding import AcceptingFundingGateway
+from sagas.gateways.funding import SandboxFundingGateway
 from sagas.models import Saga, SagaStep
 from sagas.selectors import operation_as_dict
 from sagas.tests.conftest import advance
@@ -21,7 +21,7 @@ from wallets.tests.factories import WalletFactory, balance_of
 pytestmark = pytest.mark.django_db
 
 
-def start(wallet, *, amount=500_00, reference="op-1", source_reference="ch_1Nx32", **kw):
+def start(wallet, *, amount=500_00, reference="op-1", source_reference="ch_test_ok_1Nx32", **kw):
     return services.funding_start(
         wallet_id=wallet.id,
         amount=amount,
@@ -41,15 +41,15 @@ def the_charge(saga) -> dict:
     """The refund of `start`'s charge, as the gateway is asked for it."""
     return {
         "source": "CARD",
-        "source_reference": "ch_1Nx32",
+        "source_reference": "ch_test_ok_1Nx32",
         "amount": 500_00,
         "currency": "USD",
         "reference": f"saga:{saga.id}:refund",
     }
 
 
-class RecordingFundingGateway(AcceptingFundingGateway):
-    """The built-in gateway, keeping every refund it is asked for; `failures` are raised first, one
+class RecordingFundingGateway(SandboxFundingGateway):
+    """The sandbox gateway, keeping every refund it is asked for; `failures` are raised first, one
     per call, as a payment provider's outage or refusal would be."""
 
     def __init__(self) -> None:
@@ -165,7 +165,7 @@ def test_unknown_wallet_is_not_found(db, wallet_id):
             amount=1,
             currency="USD",
             source="CARD",
-            source_reference="ch",
+            source_reference="ch_test_ok_1",
             reference="r",
             requested_by="u",
         )
@@ -182,8 +182,8 @@ def test_a_declined_funding_fails_with_the_decision_code(db):
 
 
 def test_the_payment_gateway_declining_fails_the_funding(wallet):
-    saga = advance(start(wallet, source_reference="  "))
-    assert (saga.state, saga.error_code) == (Saga.State.FAILED, "funding_declined")
+    saga = advance(start(wallet, source_reference="ch_test_declined_1"))
+    assert (saga.state, saga.error_code) == (Saga.State.FAILED, "charge_declined")
     assert balance_of(wallet) == (1000_00, 0)
 
 

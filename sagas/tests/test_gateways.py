@@ -7,7 +7,7 @@ import pytest
 
 from sagas import gateways
 from sagas.gateways import GatewayRejected, GatewayUnavailable
-from sagas.gateways.funding import AcceptingFundingGateway
+from sagas.gateways.funding import SandboxFundingGateway
 from sagas.gateways.fx import HttpFxGateway, TableFxGateway
 from sagas.gateways.settlement import HttpSettlementGateway, QueueSettlementGateway
 from sagas.models import FxRate, Payout
@@ -93,7 +93,7 @@ def test_the_settings_choose_the_implementation(settings):
     settings.SETTLEMENT_SERVICE_ENDPOINT = "http://settle.example"
     assert isinstance(gateways.fx_gateway(), HttpFxGateway)
     assert isinstance(gateways.settlement_gateway(), HttpSettlementGateway)
-    assert isinstance(gateways.funding_gateway(), AcceptingFundingGateway)
+    assert isinstance(gateways.funding_gateway(), SandboxFundingGateway)
 
 
 @pytest.mark.django_db
@@ -119,17 +119,20 @@ def test_the_payout_queue_takes_each_reference_once():
         queue.payout_status(reference="missing")
 
 
-def test_the_built_in_funding_gateway_confirms_any_reference():
-    AcceptingFundingGateway().confirm(source="CARD", source_reference="ch_1", amount=1, currency="USD")
-    with pytest.raises(GatewayRejected):
-        AcceptingFundingGateway().confirm(source="CARD", source_reference="", amount=1, currency="USD")
+def test_the_sandbox_funding_gateway_confirms_its_test_tokens_only():
+    charge = SandboxFundingGateway().confirm(source="CARD", source_reference="ch_test_ok_1", amount=1, currency="USD")
+    assert (charge.status, charge.amount, charge.currency) == ("captured", 1, "USD")
+    for reference in ("", "ch_1", "x", "ch_test_", "ch_test_okay"):
+        with pytest.raises(GatewayRejected) as info:
+            SandboxFundingGateway().confirm(source="CARD", source_reference=reference, amount=1, currency="USD")
+        assert info.value.code == "charge_not_found"
 
 
-def test_the_built_in_funding_gateway_refunds_a_well_formed_charge():
+def test_the_sandbox_funding_gateway_refunds_a_well_formed_charge():
     refund = {"source": "CARD", "source_reference": "ch_1", "amount": 1, "currency": "USD", "reference": "saga:1:r"}
-    assert AcceptingFundingGateway().refund(**refund) is None
+    assert SandboxFundingGateway().refund(**refund) is None
     bad_arguments = [{"source_reference": " "}, {"amount": 0}, {"amount": -5}, {"amount": "5"}, {"amount": True}]
     for bad in [*bad_arguments, {"reference": ""}]:
         with pytest.raises(GatewayRejected) as info:
-            AcceptingFundingGateway().refund(**{**refund, **bad})
+            SandboxFundingGateway().refund(**{**refund, **bad})
         assert info.value.code == "refund_rejected"

@@ -6,7 +6,8 @@ settings) and, for the funding saga, a real Celery worker on Redis.
 6. `POST /v1/wallets/{id}/credit`, then long-poll `GET /v1/operations/{id}?wait=30` until the
    worker has run the FundingSaga to SUCCEEDED: operations/s and POST-to-SUCCEEDED latency.
 
-The server runs `crowdpay.settings.production` with bench-only secrets; the per-caller write
+The server runs `crowdpay.settings.local_stack` (production's settings on the sandbox providers)
+with bench-only secrets; the per-caller write
 throttle is raised (API_WRITE_THROTTLE_RATE) so that it measures the service, not the throttle.
 """
 
@@ -48,7 +49,8 @@ def server_env(database_url: str, redis_url: str) -> dict[str, str]:
 
     return {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "crowdpay.settings.production",
+        # The deployed settings on the sandbox providers: credits use the payment sandbox's test tokens.
+        "DJANGO_SETTINGS_MODULE": "crowdpay.settings.local_stack",
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "SECRET_KEY": settings.SECRET_KEY + "-bench-server",
@@ -229,7 +231,7 @@ def http_transfers(*, base: str, wallets: list[tuple[uuid.UUID, uuid.UUID]], cli
             },
             headers={"Authorization": tokens[owner], "Idempotency-Key": str(uuid.uuid4())},
         )
-        if response.status_code != 202 or response.json().get("status") != "SUCCEEDED":
+        if response.status_code != 200 or response.json().get("status") != "SUCCEEDED":  # done in the request
             return f"{response.status_code} {response.text[:200]}"
         return None
 
@@ -257,7 +259,7 @@ def funding_sagas(*, base: str, wallets: list[tuple[uuid.UUID, uuid.UUID]], clie
         headers = {"Authorization": tokens[owner], "Idempotency-Key": str(uuid.uuid4())}
         response = client.post(
             f"{base}/v1/wallets/{wallet}/credit",
-            json={"amount": 10_00, "currency": "USD", "source": "CARD", "reference": f"ch_bench_{uuid.uuid4().hex}"},
+            json={"amount": 10_00, "currency": "USD", "source": "CARD", "reference": f"ch_test_ok_{uuid.uuid4().hex}"},
             headers=headers,
         )
         if response.status_code != 202:

@@ -1,25 +1,19 @@
-"""Production settings: every secret must come from the environment, or the process refuses to start."""
+"""Production settings: the deployed settings (`deploy`), and no sandbox provider: KYC checks and
+card charges go to the real providers, whose callbacks are verified with their secrets. The local
+compose stack runs `crowdpay.settings.local_stack` instead, which is `deploy` on the sandboxes."""
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .base import *  # noqa: F403
-from .base import env
+from .deploy import *  # noqa: F403
+from .deploy import env
 
-DEBUG = False
-
-_REQUIRED = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "JWT_PUBLIC_KEY", "EVENT_HMAC_KEYS", "PII_ENCRYPTION_KEYS")
-_missing = [name for name in _REQUIRED if not env.str(name, default="")]
-if _missing:
-    raise ImproperlyConfigured(f"production settings need these environment variables: {', '.join(_missing)}")
-
-SECRET_KEY = env.str("SECRET_KEY")
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost"])
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-SECURE_HSTS_PRELOAD = True
-SESSION_COOKIE_SECURE = True
-CSRF_COOKIE_SECURE = True
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+_PROVIDERS = {
+    "KYC": ("KYC_SERVICE_ENDPOINT", "KYC_WEBHOOK_SECRET"),
+    "payment": ("FUNDING_SERVICE_ENDPOINT", "FUNDING_WEBHOOK_SECRET"),
+}
+for _provider, _names in _PROVIDERS.items():
+    _unset = [name for name in _names if not env.str(name, default="")]
+    if _unset:
+        raise ImproperlyConfigured(
+            f"production settings refuse the sandbox {_provider} provider: set {', '.join(_unset)}"
+        )

@@ -50,11 +50,11 @@ def command(service: str) -> list[str]:
 
 
 def required_production_variables() -> tuple[str, ...]:
-    tree = ast.parse((ROOT / "crowdpay/settings/production.py").read_text())
+    tree = ast.parse((ROOT / "crowdpay/settings/deploy.py").read_text())
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "_REQUIRED" for t in node.targets):
             return tuple(ast.literal_eval(node.value))
-    raise AssertionError("production.py names no _REQUIRED variables")
+    raise AssertionError("deploy.py names no _REQUIRED variables")
 
 
 def test_every_service_has_an_image_or_build_and_a_healthcheck():
@@ -90,7 +90,7 @@ def test_web_serves_the_wsgi_app_with_gunicorn_gthread():
     assert gunicorn[gunicorn.index("--worker-class") + 1] == "gthread"
     assert int(gunicorn[gunicorn.index("--timeout") + 1]) > 30, "longer than the 30 s long-poll"
     assert "manage.py" in cmd and "migrate" in cmd
-    assert environment("web")["DJANGO_SETTINGS_MODULE"] == "crowdpay.settings.production"
+    assert environment("web")["DJANGO_SETTINGS_MODULE"] == "crowdpay.settings.local_stack"
 
 
 @pytest.mark.parametrize(("service", "subcommand"), [("worker", "worker"), ("beat", "beat")])
@@ -228,3 +228,51 @@ def test_grafana_is_provisioned_with_prometheus_and_the_dashboards():
     assert sorted(p.stem for p in mounts[path].glob("*.json")) == ["api", "compliance", "ledger", "sagas"]
     home = grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
     assert (mounts[path] / Path(home).name).is_file()
+
+
+def test_traces_go_from_the_app_services_through_the_collector_to_jaeger():
+    collector, jaeger = SERVICES["otel-collector"], SERVICES["jaeger"]
+    for service in (collector, jaeger):
+        image = service["image"]
+        assert re.search(r":\d+\.\d+\.\d+$", image), f"pin {image} to a release"
+    # The app services export OTLP/HTTP to the collector, each under its own service name.
+    from crowdpay.tracing import tracing_enabled
+
+    names = set()
+    for name in APP_SERVICES:
+        env = environment(name)
+        assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector:4318", name
+        assert env.get("OTEL_TRACES_EXPORTER", "") in ("", "otlp"), name
+        names.add(env["OTEL_SERVICE_NAME"])
+        assert tracing_enabled(env), f"{name}: the compose environment turns tracing on"
+    assert names == {"crowdpay-web", "crowdpay-worker", "crowdpay-beat"}
+    assert "otel-collector" in SERVICES["web"]["depends_on"]
+
+    # The collector's configuration file is mounted where its command reads it, and parses.
+    mount = next(v for v in collector["volumes"] if v.startswith("./"))
+    source, target = mount.split(":")[:2]
+    assert any(arg == f"--config={target}" for arg in collector["command"])
+    assert collector["healthcheck"]["test"][-1] == f"--config={target}"
+    config = yaml.safe_load((ROOT / source).read_text())
+
+    # receivers -> processors -> exporters: OTLP over both protocols in, Jaeger's OTLP port out.
+    pipeline = config["service"]["pipelines"]["traces"]
+    assert pipeline["receivers"] == ["otlp"]
+    protocols = config["receivers"]["otlp"]["protocols"]
+    assert protocols["http"]["endpoint"].endswith(":4318") and protocols["grpc"]["endpoint"].endswith(":4317")
+    for kind in ("receivers", "processors", "exporters"):
+        for component in pipeline.get(kind, []):
+            assert component in config[kind], f"{kind} {component} is used but not defined"
+    assert pipeline["processors"][-1] == "batch", "batch last, after memory_limiter"
+    [exporter] = pipeline["exporters"]
+    assert exporter.split("/")[0] == "otlp"
+    assert config["exporters"][exporter]["endpoint"] == "jaeger:4317"
+    for extension in config["service"].get("extensions", []):
+        assert extension in config["extensions"]
+    # What the app sends to (4318) is published by the collector and answered by its receiver.
+    assert "127.0.0.1:4318:4318" in collector["ports"]
+
+    # Jaeger takes OTLP and publishes its UI; the collector waits for it.
+    assert jaeger["environment"]["COLLECTOR_OTLP_ENABLED"] == "true"
+    assert "127.0.0.1:16686:16686" in jaeger["ports"]
+    assert collector["depends_on"]["jaeger"]["condition"] == "service_healthy"

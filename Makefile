@@ -20,7 +20,7 @@ help:
 	@echo "make run      serve on http://$(HOST):$(PORT) (SQLite + in-process tasks unless DATABASE_URL/REDIS_URL are set)"
 	@echo "make test     the test suite against PostgreSQL and Redis, with coverage"
 	@echo "make worker   a Celery worker with beat (needs Redis)"
-	@echo "make lint     ruff, formatting, missing migrations and bandit"
+	@echo "make lint     ruff, formatting, missing migrations, bandit and mypy (pre-commit runs the same)"
 	@echo "make sdk      regenerate the SDK's low-level client (sdk/) from the OpenAPI schema"
 	@echo "make bench    benchmarks beside pgbench (bench/README.md); make bench-smoke for tiny sizes"
 	@echo "make reliability  50 clients x 60 s with faults on a private PostgreSQL/Redis, fuzzing, security"
@@ -54,6 +54,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m bandit -q -c .ci/bandit.yaml -x '*/tests/*' -r crowdpay wallets sagas compliance
+	$(VENV)/bin/mypy
 
 # The full reliability suite. The stress part starts its OWN PostgreSQL cluster and Redis on free
 # ports (never the shared ones) and kills them; then fuzzing with more examples and the security checks.

@@ -168,3 +168,52 @@ def test_celery_headers_carry_the_request_and_trace_ids():
     assert crowdpay_logging.request_id_var.get() == "t-2"
     crowdpay_logging._on_task_postrun(task_id="t-2")
     crowdpay_logging._on_task_postrun(task_id="unknown")
+
+
+@pytest.fixture
+def tracing_on():
+    """Tracing configured with an in-memory exporter for one test (as OTEL_EXPORTER_OTLP_ENDPOINT would)."""
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from crowdpay import tracing
+
+    exporter = InMemorySpanExporter()
+    tracing.configure_tracing(exporter=exporter)
+    try:
+        yield exporter
+    finally:
+        tracing.uninstrument()
+        exporter.shutdown()
+
+
+def test_a_line_logged_inside_a_span_carries_that_spans_trace_and_span_ids(log_lines, tracing_on):
+    from opentelemetry import trace
+
+    tracer = trace.get_tracer("crowdpay.tests")
+    with tracer.start_as_current_span("outer") as outer:
+        logging.getLogger("crowdpay.tests").warning("inside the outer span")
+        with tracer.start_as_current_span("inner") as inner:
+            logging.getLogger("crowdpay.tests").warning("inside the inner span")
+    logging.getLogger("crowdpay.tests").warning("outside any span")
+
+    lines = {line["message"]: flat(line) for line in log_lines()}
+    for message, span in (("inside the outer span", outer), ("inside the inner span", inner)):
+        context = span.get_span_context()
+        assert lines[message]["trace.id"] == format(context.trace_id, "032x")
+        assert lines[message]["span.id"] == format(context.span_id, "016x")
+    assert lines["inside the inner span"]["trace.id"] == lines["inside the outer span"]["trace.id"]
+    assert "trace.id" not in lines["outside any span"] and "span.id" not in lines["outside any span"]
+    assert {s.name for s in tracing_on.get_finished_spans()} >= {"outer", "inner"}
+
+
+def test_with_tracing_on_a_requests_lines_carry_its_server_spans_trace_id(client, log_lines, tracing_on):
+    incoming = "4bf92f3577b34da6a3ce929d0e0e4736"
+    with override_settings(ROOT_URLCONF="crowdpay.tests.probe"):
+        client.get("/probe/noisy", HTTP_TRACEPARENT=f"00-{incoming}-00f067aa0ba902b7-01")
+    server = next(s for s in tracing_on.get_finished_spans() if s.kind.name == "SERVER")
+    trace_id = format(server.context.trace_id, "032x")
+    assert trace_id == incoming, "the server span continues the caller's trace"
+    lines = [flat(line) for line in log_lines() if line["log"]["logger"] == "crowdpay.tests.probe"]
+    assert lines, "the probe view logs"
+    assert {line["trace.id"] for line in lines} == {trace_id}
+    assert all(re.fullmatch(r"[0-9a-f]{16}", line["span.id"]) for line in lines)

@@ -5,14 +5,17 @@ the HTTP `status` and the human `detail`. The class is chosen by `code` first (`
 for `insufficient_funds`), then by status (`NotFound` for any 404), so a code the SDK does not
 know yet still lands in the right family.
 
-An operation that the service accepted and then refused on its merits (a FAILED operation: funds,
-a frozen wallet, a declined card) raises the same classes, with `status=None` and the failed
-`operation` attached.
+A money write refused on its merits within the request (funds, a frozen wallet, a velocity limit)
+is a 422 whose problem carries the FAILED operation: the exception for its code is raised with
+`status=422`, the `operation` attached and its `operation_id`. An operation that the service
+accepted (202) and that failed later, in the worker, raises the same classes from `op.wait()`,
+with `status=None`.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -37,6 +40,17 @@ class CrowdPayError(Exception):
         self.detail = detail
         self.problem = problem or {}
         self.operation = operation
+
+    @property
+    def operation_id(self) -> uuid.UUID | None:
+        """The id of the operation this error is about (a FAILED one), when there is one."""
+        if self.operation is not None:
+            return self.operation.id
+        raw = self.problem.get("operation_id")
+        try:
+            return uuid.UUID(str(raw)) if raw else None
+        except ValueError:
+            return None
 
     @property
     def errors(self) -> list[dict[str, Any]]:
@@ -119,6 +133,14 @@ class SameWallet(InvalidRequest):
     """`same_wallet`: a wallet cannot transfer to itself."""
 
 
+class UnknownField(InvalidRequest):
+    """`unknown_field`: the body or query string names a field the endpoint does not take."""
+
+
+class IdempotencyKeyRequired(InvalidRequest):
+    """`idempotency_key_required`: a write was sent without an `Idempotency-Key` (the SDK sends one)."""
+
+
 class IdempotencyKeyInProgress(Conflict):
     """`idempotency_key_in_progress`: the first request with this key is still running (retried)."""
 
@@ -147,11 +169,21 @@ class IdempotencyKeyReused(Refused):
     """`idempotency_key_reused`: the key was already used for a different request."""
 
 
+class ChargeAlreadyUsed(Refused):
+    """`charge_already_used`: the card charge already funded (or is funding) another credit."""
+
+
+class CardDataNotAllowed(Refused):
+    """`card_data_not_allowed`: the request held a card number; send the provider's charge token."""
+
+
 CODES: dict[str, type[CrowdPayError]] = {
     "unsupported_currency": UnsupportedCurrency,
     "invalid_amount": InvalidAmount,
     "amount_too_large": InvalidAmount,
     "same_wallet": SameWallet,
+    "unknown_field": UnknownField,
+    "idempotency_key_required": IdempotencyKeyRequired,
     "not_authenticated": AuthenticationError,
     "invalid_token": AuthenticationError,
     "insufficient_scope": PermissionDenied,
@@ -166,6 +198,8 @@ CODES: dict[str, type[CrowdPayError]] = {
     "currency_mismatch": CurrencyMismatch,
     "velocity_limit_exceeded": VelocityLimitExceeded,
     "idempotency_key_reused": IdempotencyKeyReused,
+    "charge_already_used": ChargeAlreadyUsed,
+    "card_data_not_allowed": CardDataNotAllowed,
     "rate_limited": RateLimited,
 }
 
@@ -200,13 +234,28 @@ def from_problem(status: int, content: bytes, headers: Any = None) -> CrowdPayEr
         problem = {}
     code = str(problem.get("code") or f"http_{status}")
     detail = str(problem.get("detail") or problem.get("title") or f"HTTP {status}")
-    error = error_class(code, status)(detail, code=code, status=status, problem=problem)
+    error = error_class(code, status)(
+        detail, code=code, status=status, problem=problem, operation=_problem_operation(problem)
+    )
     if isinstance(error, RateLimited) and headers is not None:
         try:
             error.retry_after = float(headers.get("Retry-After"))
         except (TypeError, ValueError):
             error.retry_after = None
     return error
+
+
+def _problem_operation(problem: dict[str, Any]) -> Operation | None:
+    """The FAILED operation a 422 problem carries (a money write refused within the request)."""
+    raw = problem.get("operation")
+    if not isinstance(raw, dict):
+        return None
+    from .models import Operation
+
+    try:
+        return Operation.from_dict(raw)
+    except (KeyError, TypeError, ValueError):
+        return None  # still raised by its code; only the attachment is lost
 
 
 def from_operation(operation: Operation) -> CrowdPayError:
@@ -223,6 +272,7 @@ __all__ = [
     "CrowdPayError",
     "CurrencyMismatch",
     "IdempotencyKeyInProgress",
+    "IdempotencyKeyRequired",
     "IdempotencyKeyReused",
     "InsufficientFunds",
     "InvalidAmount",
@@ -237,6 +287,7 @@ __all__ = [
     "Refused",
     "SameWallet",
     "ServerError",
+    "UnknownField",
     "UnsupportedCurrency",
     "VelocityLimitExceeded",
     "WalletClosed",

@@ -19,6 +19,7 @@ from typing import Any
 from ._generated import models as _gen
 from ._generated.models import (
     Balance,
+    Conversion,
     EventData,
     EventPage,
     Operation,
@@ -27,6 +28,7 @@ from ._generated.models import (
     OperationStatusEnum,
     Problem,
     ProblemFieldError,
+    Quote,
     Wallet,
     WalletKindEnum,
     WalletMetadata,
@@ -176,21 +178,133 @@ class TransferRequest:
         return _gen.TransferRequest.from_dict(self.to_dict())
 
 
+@dataclass(frozen=True, kw_only=True)
+class QuoteRequest:
+    """Quote converting `amount` minor units of `from_currency` into `to_currency` inside a wallet."""
+
+    from_currency: str
+    to_currency: str
+    amount: int
+
+    def __post_init__(self) -> None:
+        _amount(self.amount)
+        if self.from_currency == self.to_currency:
+            raise ValueError("a conversion needs two different currencies")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"from_currency": self.from_currency, "to_currency": self.to_currency, "amount": self.amount}
+
+    def to_generated(self) -> _gen.QuoteRequest:
+        return _gen.QuoteRequest.from_dict(self.to_dict())
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConvertRequest:
+    """Convert at the rate of a quote (its id) of the same wallet."""
+
+    quote_id: WalletId
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"quote_id": _uuid("quote_id", self.quote_id)}
+
+    def to_generated(self) -> _gen.ConvertRequest:
+        return _gen.ConvertRequest.from_dict(self.to_dict())
+
+
+# --- KYC/KYB onboarding ------------------------------------------------------------------------------
+
+KycStatus = _gen.KycStatus
+
+
+def _date(name: str, value: Any) -> str:
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    if len(text) != 10:
+        raise ValueError(f"{name} must be a date (YYYY-MM-DD), not {value!r}")
+    return text
+
+
+@dataclass(frozen=True)
+class BeneficialOwner:
+    """A natural person owning part of a business; everyone with 25 % or more must be listed."""
+
+    name: str
+    date_of_birth: Any  # a `datetime.date` or "YYYY-MM-DD"
+    ownership_percent: Any  # "60", 60, Decimal("60.5")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "date_of_birth": _date("date_of_birth", self.date_of_birth),
+            "ownership_percent": str(self.ownership_percent),
+        }
+
+
+@dataclass(frozen=True)
+class PersonSubmission:
+    legal_name: str
+    date_of_birth: Any
+    address: str
+    country: str  # ISO 3166-1 alpha-2
+    document_reference: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "legal_name": self.legal_name,
+            "date_of_birth": _date("date_of_birth", self.date_of_birth),
+            "address": self.address,
+            "country": self.country,
+            "document_reference": self.document_reference,
+        }
+
+    def to_generated(self) -> _gen.PersonSubmission:
+        return _gen.PersonSubmission.from_dict(self.to_dict())
+
+
+@dataclass(frozen=True)
+class BusinessSubmission:
+    name: str
+    registration_number: str
+    country: str
+    address: str
+    beneficial_owners: tuple[BeneficialOwner, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        owners = [o if isinstance(o, BeneficialOwner) else BeneficialOwner(**o) for o in self.beneficial_owners]
+        return {
+            "name": self.name,
+            "registration_number": self.registration_number,
+            "country": self.country,
+            "address": self.address,
+            "beneficial_owners": [o.to_dict() for o in owners],
+        }
+
+    def to_generated(self) -> _gen.BusinessSubmission:
+        return _gen.BusinessSubmission.from_dict(self.to_dict())
+
+
 __all__ = [
     "TERMINAL_STATUSES",
     "Balance",
+    "BeneficialOwner",
+    "BusinessSubmission",
+    "Conversion",
+    "ConvertRequest",
     "CreditRequest",
     "DebitRequest",
     "Event",
     "EventData",
     "EventPage",
+    "KycStatus",
     "NewWalletRequest",
     "Operation",
     "OperationError",
     "OperationKind",
     "OperationStatus",
+    "PersonSubmission",
     "Problem",
     "ProblemFieldError",
+    "Quote",
+    "QuoteRequest",
     "TransferRequest",
     "Wallet",
     "WalletId",

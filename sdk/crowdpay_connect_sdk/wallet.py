@@ -13,10 +13,17 @@ or dropped, a timeout), on 5xx, on 429 (after `Retry-After`) and on 409
 and jitter. Any other 409 is the service's final answer, stored under the key: a retry would
 only replay it, so it is raised at once.
 
-Failures. Problems are raised as the typed exceptions of `crowdpay_connect_sdk.errors`. An
-operation refused on its merits (insufficient funds, a frozen wallet, a declined card) is a FAILED
-operation: the call or `op.wait()` that sees it raises the exception for its code, with the
-operation attached as `.operation`.
+Every write (opening a wallet too) carries its key: the service refuses a write without one.
+
+Outcomes. A credit, debit or transfer answers what is known when the request returns: 200 with
+the Operation when it SUCCEEDED in the request, 202 while it is pending (a saga step, a review),
+422 when it was refused on its merits in the request (insufficient funds, a frozen wallet, a
+velocity limit). The call returns an `OperationHandle` for 200 and 202 and raises the exception
+for the 422's code (`InsufficientFunds` …) with the FAILED operation as `.operation` and its id as
+`.operation_id`. A refusal found later by the worker (a declined card, a failed payout) raises the
+same classes from `op.wait()`.
+
+Failures. Problems are raised as the typed exceptions of `crowdpay_connect_sdk.errors`.
 """
 
 from __future__ import annotations
@@ -33,8 +40,14 @@ import httpx
 
 from . import __version__
 from . import errors as _errors
+from ._generated.api.kyc import get_kyc_status as _get_kyc_status
+from ._generated.api.kyc import submit_kyc_business as _submit_kyc_business
+from ._generated.api.kyc import submit_kyc_person as _submit_kyc_person
 from ._generated.api.operations import get_operation as _get_operation
 from ._generated.api.transfer import transfer as _transfer
+from ._generated.api.wallets import (
+    convert_currency as _convert_currency,
+)
 from ._generated.api.wallets import (
     create_wallet as _create_wallet,
 )
@@ -53,17 +66,28 @@ from ._generated.api.wallets import (
 from ._generated.api.wallets import (
     list_wallets as _list_wallets,
 )
+from ._generated.api.wallets import (
+    quote_conversion as _quote_conversion,
+)
 from ._generated.client import AuthenticatedClient
 from ._generated.types import UNSET, Response
 from .models import (
     TERMINAL_STATUSES,
+    BeneficialOwner,
+    BusinessSubmission,
+    Conversion,
+    ConvertRequest,
     CreditRequest,
     DebitRequest,
     Event,
     EventPage,
+    KycStatus,
     NewWalletRequest,
     Operation,
     OperationStatus,
+    PersonSubmission,
+    Quote,
+    QuoteRequest,
     TransferRequest,
     Wallet,
     WalletId,
@@ -72,6 +96,7 @@ from .models import (
 T = TypeVar("T")
 
 MAX_WAIT_SECONDS = 30  # the service caps a long-poll at 30 s
+_STARTED = (200, 202)  # SUCCEEDED in the request / still pending; a refusal is a 422 problem
 _RETRIED_CONFLICTS = frozenset({"idempotency_key_in_progress"})
 
 
@@ -282,6 +307,33 @@ class WalletClient:
             lambda: _transfer.asyncio_detailed(client=self._client, body=body, idempotency_key=key)
         )
 
+    # --- conversion inside a wallet ----------------------------------------------------------------
+
+    async def quote(self, wallet_id: WalletId, request: QuoteRequest, *, idempotency_key: str | None = None) -> Quote:
+        """Quote a conversion inside a wallet (`POST /v1/wallets/{id}/quotes`, scope `wallet:transfer`):
+        the rate (`Decimal` as a string), its source, the converted amount rounded down to the minor
+        unit and `expires_at`. Nothing moves until `convert` is called with it before it expires."""
+        wid = _as_uuid("wallet_id", wallet_id)
+        body, key = request.to_generated(), idempotency_key or _new_key()
+        response = await self._send(
+            lambda: _quote_conversion.asyncio_detailed(wid, client=self._client, body=body, idempotency_key=key), 201
+        )
+        return response.parsed
+
+    async def convert(
+        self, wallet_id: WalletId, quote: Quote | WalletId, *, idempotency_key: str | None = None
+    ) -> Conversion:
+        """Convert at a quote's rate (`POST /v1/wallets/{id}/convert`, scope `wallet:transfer`); the
+        outcome is decided in the request. A quote converts once: a second use raises `Refused`
+        with code `quote_used`, a late one `quote_expired`; too little money `InsufficientFunds`."""
+        wid = _as_uuid("wallet_id", wallet_id)
+        quote_id = quote.id if isinstance(quote, Quote) else quote
+        body, key = ConvertRequest(quote_id=quote_id).to_generated(), idempotency_key or _new_key()
+        response = await self._send(
+            lambda: _convert_currency.asyncio_detailed(wid, client=self._client, body=body, idempotency_key=key), 200
+        )
+        return response.parsed
+
     async def get_operation(self, operation_id: uuid.UUID | str) -> OperationHandle:
         """A handle on an operation started earlier (e.g. by another process)."""
         return OperationHandle(self, await self._operation(_as_uuid("operation_id", operation_id), wait=0))
@@ -293,16 +345,65 @@ class WalletClient:
         return response.parsed
 
     async def _started(self, send: Callable[[], Awaitable[Response[Any]]]) -> OperationHandle:
-        response = await self._send(send, 202)
+        response = await self._send(send, *_STARTED)
         operation = response.parsed
-        _raise_if_failed(operation)
+        _raise_if_failed(operation)  # a FAILED operation is a 422; kept for a service that answers otherwise
         return OperationHandle(self, operation, replayed=response.headers.get("Idempotent-Replayed") == "true")
 
     # --- transport ---------------------------------------------------------------------------------
 
-    async def _send(self, send: Callable[[], Awaitable[Response[T]]], expected: int) -> Response[T]:
-        """Send (and re-send) one logical call. `send` closes over its Idempotency-Key, so every
-        try carries the same one."""
+    # --- KYC/KYB onboarding ---------------------------------------------------------------------------
+
+    async def submit_person(
+        self,
+        *,
+        legal_name: str,
+        date_of_birth: Any,
+        address: str,
+        country: str,
+        document_reference: str,
+        idempotency_key: str | None = None,
+    ) -> KycStatus:
+        """Submit (or, after a rejection, resubmit) the caller as a person (`POST /v1/kyc/person`,
+        scope `kyc:write`). Answers the masked profile, PENDING until the provider decides; a profile
+        pending or verified already raises `Conflict` (`invalid_transition`)."""
+        body = PersonSubmission(legal_name, date_of_birth, address, country, document_reference).to_generated()
+        key = idempotency_key or _new_key()
+        response = await self._send(
+            lambda: _submit_kyc_person.asyncio_detailed(client=self._client, body=body, idempotency_key=key), 200, 202
+        )
+        return response.parsed
+
+    async def submit_business(
+        self,
+        *,
+        name: str,
+        registration_number: str,
+        country: str,
+        address: str,
+        beneficial_owners: list[BeneficialOwner | dict[str, Any]],
+        idempotency_key: str | None = None,
+    ) -> KycStatus:
+        """Submit (or resubmit) the caller as a business with its beneficial owners
+        (`POST /v1/kyc/business`, scope `kyc:write`)."""
+        body = BusinessSubmission(name, registration_number, country, address, tuple(beneficial_owners)).to_generated()
+        key = idempotency_key or _new_key()
+        response = await self._send(
+            lambda: _submit_kyc_business.asyncio_detailed(client=self._client, body=body, idempotency_key=key),
+            200,
+            202,
+        )
+        return response.parsed
+
+    async def kyc_status(self) -> KycStatus:
+        """The caller's KYC/KYB status (`GET /v1/kyc`, scope `kyc:read`): status, kind, next step, what
+        is missing, the provider's reasons when rejected; personal data masked."""
+        response = await self._send(lambda: _get_kyc_status.asyncio_detailed(client=self._client), 200)
+        return response.parsed
+
+    async def _send(self, send: Callable[[], Awaitable[Response[T]]], *expected: int) -> Response[T]:
+        """Send (and re-send) one logical call until it answers one of the `expected` statuses.
+        `send` closes over its Idempotency-Key, so every try carries the same one."""
         attempt = 0
         while True:
             retry_after: float | None = None
@@ -316,7 +417,7 @@ class WalletClient:
             except (ValueError, KeyError, TypeError) as exc:
                 raise _errors.InvalidResponse(f"unreadable response: {exc!r}", code="invalid_response") from exc
             else:
-                if response.status_code == expected and response.parsed is not None:
+                if response.status_code in expected and response.parsed is not None:
                     return response
                 error = (
                     _errors.from_problem(int(response.status_code), response.content, response.headers)

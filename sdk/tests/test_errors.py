@@ -1,5 +1,6 @@
 """Each error of the live service reaches the caller as the exception for its code, carrying the
-problem's `code`, `status` and `detail`; a FAILED operation raises the same classes."""
+problem's `code`, `status` and `detail`. A write refused within the request (422) raises the class
+for its code with the FAILED operation attached; one that fails later raises it from `wait()`."""
 
 from __future__ import annotations
 
@@ -91,10 +92,10 @@ def test_a_key_reused_for_another_request_is_idempotency_key_reused(service):
 
     async def twice(client):
         await client.credit_wallet(
-            wallet.id, CreditRequest(amount=1_00, currency="USD", reference="a"), idempotency_key="k1"
+            wallet.id, CreditRequest(amount=1_00, currency="USD", reference="ch_test_ok_a"), idempotency_key="k1"
         )
         await client.credit_wallet(
-            wallet.id, CreditRequest(amount=2_00, currency="USD", reference="a"), idempotency_key="k1"
+            wallet.id, CreditRequest(amount=2_00, currency="USD", reference="ch_test_ok_a"), idempotency_key="k1"
         )
 
     error = raised(service, token(caller), twice)
@@ -107,10 +108,24 @@ def test_a_transfer_beyond_the_balance_raises_insufficient_funds_with_its_operat
     source, target = funded(amount=50_00, owner_id=caller), WalletFactory()
     request = TransferRequest(from_wallet_id=source.id, to_wallet_id=target.id, amount=80_00, currency="USD")
     error = raised(service, token(caller), lambda c: c.transfer(request))
-    assert type(error) is errors.InsufficientFunds
-    assert (error.code, error.status) == ("insufficient_funds", None)
+    assert type(error) is errors.InsufficientFunds and isinstance(error, errors.Refused)
+    assert (error.code, error.status) == ("insufficient_funds", 422)
     assert error.operation.status == OperationStatus.FAILED and error.operation.amount == 80_00
+    assert error.operation_id == error.operation.id and str(error.operation_id) == error.problem["operation_id"]
     assert balance_of(source) == (50_00, 0) and balance_of(target) == (0, 0)
+    # the FAILED operation is kept: it can be read back by the id the error carries
+    handle = run(service, token(caller), lambda c: c.get_operation(error.operation_id))
+    assert handle.status == OperationStatus.FAILED and handle.operation.error.code == "insufficient_funds"
+
+
+def test_a_refusal_replayed_under_its_key_raises_the_same_error(service):
+    caller = uuid.uuid4()
+    source, target = funded(amount=1_00, owner_id=caller), WalletFactory()
+    request = TransferRequest(from_wallet_id=source.id, to_wallet_id=target.id, amount=2_00, currency="USD")
+    first = raised(service, token(caller), lambda c: c.transfer(request, idempotency_key="poor-1"))
+    again = raised(service, token(caller), lambda c: c.transfer(request, idempotency_key="poor-1"))
+    assert (type(again), again.status, again.operation_id) == (type(first), 422, first.operation_id)
+    assert again.problem == first.problem
 
 
 def test_a_transfer_from_a_frozen_wallet_raises_wallet_frozen(service):
@@ -119,7 +134,8 @@ def test_a_transfer_from_a_frozen_wallet_raises_wallet_frozen(service):
     services.wallet_freeze(wallet_id=source.id, actor="officer:1", reason="KYC review")
     request = TransferRequest(from_wallet_id=source.id, to_wallet_id=target.id, amount=10_00, currency="USD")
     error = raised(service, token(caller), lambda c: c.transfer(request))
-    assert (type(error), error.code) == (errors.WalletFrozen, "wallet_frozen")
+    assert (type(error), error.code, error.status) == (errors.WalletFrozen, "wallet_frozen", 422)
+    assert error.operation is not None and error.operation_id == error.operation.id
     assert balance_of(source) == (50_00, 0)
 
 

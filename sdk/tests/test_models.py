@@ -114,6 +114,21 @@ def operation(**error) -> Operation:
     )  # fmt: skip
 
 
+def test_a_422_carrying_its_failed_operation_attaches_it():
+    failed = operation(code="insufficient_funds", detail="not enough")
+    body = {
+        "type": "about:blank", "title": "Unprocessable Entity", "status": 422, "detail": "not enough",
+        "code": "insufficient_funds", "operation_id": str(failed.id), "operation": failed.to_dict(),
+    }  # fmt: skip
+    error = errors.from_problem(422, json.dumps(body).encode())
+    assert (type(error), error.status, error.operation_id) == (errors.InsufficientFunds, 422, failed.id)
+    assert error.operation.status.value == "FAILED" and error.operation.error.code == "insufficient_funds"
+    plain = errors.from_problem(422, problem(422, "idempotency_key_reused"))
+    assert (plain.operation, plain.operation_id) == (None, None)
+    unknown = errors.from_problem(400, problem(400, "unknown_field"))
+    assert type(unknown) is errors.UnknownField and isinstance(unknown, errors.InvalidRequest)
+
+
 def test_failed_operations_map_by_code():
     error = errors.from_operation(operation(code="wallet_frozen", detail="the wallet is frozen"))
     assert (type(error), error.status, error.detail) == (errors.WalletFrozen, None, "the wallet is frozen")

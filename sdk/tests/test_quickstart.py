@@ -25,8 +25,10 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 OWNER = uuid.UUID("3946fb93-9f9a-4c79-b264-6592b8ab4c67")
 TARGET = uuid.UUID("c5333751-6d63-49b9-91af-37933f163f98")
 
-# Verbatim from the issue: the README must carry exactly this block.
+# The issue's block, with a sandbox test token as the charge (a charge funds once, hence a fresh
+# one per run): the README must carry exactly this block.
 QUICK_START = """import asyncio
+import uuid
 from crowdpay_connect_sdk.wallet import WalletClient
 from crowdpay_connect_sdk.models import NewWalletRequest, CreditRequest, TransferRequest
 
@@ -36,7 +38,7 @@ async def demo():
             owner_id="3946fb93-9f9a-4c79-b264-6592b8ab4c67", kind="POD",
             base_currency="USD", metadata={"name": "Summer Trip 2024"}))
         op = await client.credit_wallet(pod_wallet.id, CreditRequest(
-            amount=500_00, currency="USD", source="CARD", reference="ch_1Nx32..."))
+            amount=500_00, currency="USD", source="CARD", reference=f"ch_test_ok_{uuid.uuid4().hex}"))
         await op.wait()
         await client.transfer(TransferRequest(
             from_wallet_id=pod_wallet.id, to_wallet_id="c5333751-6d63-49b9-91af-37933f163f98",

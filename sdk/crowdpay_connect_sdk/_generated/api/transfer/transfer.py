@@ -6,6 +6,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.operation import Operation
+from ...models.operation_problem import OperationProblem
 from ...models.problem import Problem
 from ...models.transfer_request import TransferRequest
 from ...types import Response
@@ -32,7 +33,14 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Operation | Problem | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Operation | OperationProblem | Problem | None:
+    if response.status_code == 200:
+        response_200 = Operation.from_dict(response.json())
+
+        return response_200
+
     if response.status_code == 202:
         response_202 = Operation.from_dict(response.json())
 
@@ -74,7 +82,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return response_415
 
     if response.status_code == 422:
-        response_422 = Problem.from_dict(response.json())
+        response_422 = OperationProblem.from_dict(response.json())
 
         return response_422
 
@@ -94,7 +102,9 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Operation | Problem]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Operation | OperationProblem | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -108,13 +118,14 @@ def sync_detailed(
     client: AuthenticatedClient,
     body: TransferRequest,
     idempotency_key: str,
-) -> Response[Operation | Problem]:
+) -> Response[Operation | OperationProblem | Problem]:
     """Transfer between wallets
 
      Move money from one of the caller's wallets to any wallet (`TransferInitiated` then
-    `TransferCompleted` on the source). A same-currency transfer usually completes in the
-    request (status SUCCEEDED); a refusal on its merits (funds, frozen wallet) is a FAILED
-    Operation with its `error`.
+    `TransferCompleted` on the source). A same-currency transfer completes in the request: 200
+    with the SUCCEEDED Operation. A refusal on its merits (funds, frozen wallet, velocity limit,
+    a screening decline) is decided here too: 422 problem+json with its code, `operation_id` and
+    `operation`. 202 only while something is pending: a conversion's FX step, or a review.
 
     Requires scope: `wallet:transfer`.
 
@@ -127,7 +138,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Operation | Problem]
+        Response[Operation | OperationProblem | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -147,13 +158,14 @@ def sync(
     client: AuthenticatedClient,
     body: TransferRequest,
     idempotency_key: str,
-) -> Operation | Problem | None:
+) -> Operation | OperationProblem | Problem | None:
     """Transfer between wallets
 
      Move money from one of the caller's wallets to any wallet (`TransferInitiated` then
-    `TransferCompleted` on the source). A same-currency transfer usually completes in the
-    request (status SUCCEEDED); a refusal on its merits (funds, frozen wallet) is a FAILED
-    Operation with its `error`.
+    `TransferCompleted` on the source). A same-currency transfer completes in the request: 200
+    with the SUCCEEDED Operation. A refusal on its merits (funds, frozen wallet, velocity limit,
+    a screening decline) is decided here too: 422 problem+json with its code, `operation_id` and
+    `operation`. 202 only while something is pending: a conversion's FX step, or a review.
 
     Requires scope: `wallet:transfer`.
 
@@ -166,7 +178,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Operation | Problem
+        Operation | OperationProblem | Problem
     """
 
     return sync_detailed(
@@ -181,13 +193,14 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     body: TransferRequest,
     idempotency_key: str,
-) -> Response[Operation | Problem]:
+) -> Response[Operation | OperationProblem | Problem]:
     """Transfer between wallets
 
      Move money from one of the caller's wallets to any wallet (`TransferInitiated` then
-    `TransferCompleted` on the source). A same-currency transfer usually completes in the
-    request (status SUCCEEDED); a refusal on its merits (funds, frozen wallet) is a FAILED
-    Operation with its `error`.
+    `TransferCompleted` on the source). A same-currency transfer completes in the request: 200
+    with the SUCCEEDED Operation. A refusal on its merits (funds, frozen wallet, velocity limit,
+    a screening decline) is decided here too: 422 problem+json with its code, `operation_id` and
+    `operation`. 202 only while something is pending: a conversion's FX step, or a review.
 
     Requires scope: `wallet:transfer`.
 
@@ -200,7 +213,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Operation | Problem]
+        Response[Operation | OperationProblem | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -218,13 +231,14 @@ async def asyncio(
     client: AuthenticatedClient,
     body: TransferRequest,
     idempotency_key: str,
-) -> Operation | Problem | None:
+) -> Operation | OperationProblem | Problem | None:
     """Transfer between wallets
 
      Move money from one of the caller's wallets to any wallet (`TransferInitiated` then
-    `TransferCompleted` on the source). A same-currency transfer usually completes in the
-    request (status SUCCEEDED); a refusal on its merits (funds, frozen wallet) is a FAILED
-    Operation with its `error`.
+    `TransferCompleted` on the source). A same-currency transfer completes in the request: 200
+    with the SUCCEEDED Operation. A refusal on its merits (funds, frozen wallet, velocity limit,
+    a screening decline) is decided here too: 422 problem+json with its code, `operation_id` and
+    `operation`. 202 only while something is pending: a conversion's FX step, or a review.
 
     Requires scope: `wallet:transfer`.
 
@@ -237,7 +251,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Operation | Problem
+        Operation | OperationProblem | Problem
     """
 
     return (

@@ -8,17 +8,16 @@ from ...client import AuthenticatedClient, Client
 from ...models.new_wallet_request import NewWalletRequest
 from ...models.problem import Problem
 from ...models.wallet import Wallet
-from ...types import UNSET, Response, Unset
+from ...types import Response
 
 
 def _get_kwargs(
     *,
     body: NewWalletRequest,
-    idempotency_key: str | Unset = UNSET,
+    idempotency_key: str,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
-    if not isinstance(idempotency_key, Unset):
-        headers["Idempotency-Key"] = idempotency_key
+    headers["Idempotency-Key"] = idempotency_key
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -103,7 +102,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: NewWalletRequest,
-    idempotency_key: str | Unset = UNSET,
+    idempotency_key: str,
 ) -> Response[Problem | Wallet]:
     """Open a wallet
 
@@ -112,7 +111,7 @@ def sync_detailed(
     Requires scope: `wallet:create`.
 
     Args:
-        idempotency_key (str | Unset):
+        idempotency_key (str):
         body (NewWalletRequest):
 
     Raises:
@@ -139,7 +138,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: NewWalletRequest,
-    idempotency_key: str | Unset = UNSET,
+    idempotency_key: str,
 ) -> Problem | Wallet | None:
     """Open a wallet
 
@@ -148,7 +147,7 @@ def sync(
     Requires scope: `wallet:create`.
 
     Args:
-        idempotency_key (str | Unset):
+        idempotency_key (str):
         body (NewWalletRequest):
 
     Raises:
@@ -170,7 +169,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: NewWalletRequest,
-    idempotency_key: str | Unset = UNSET,
+    idempotency_key: str,
 ) -> Response[Problem | Wallet]:
     """Open a wallet
 
@@ -179,7 +178,7 @@ async def asyncio_detailed(
     Requires scope: `wallet:create`.
 
     Args:
-        idempotency_key (str | Unset):
+        idempotency_key (str):
         body (NewWalletRequest):
 
     Raises:
@@ -204,7 +203,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: NewWalletRequest,
-    idempotency_key: str | Unset = UNSET,
+    idempotency_key: str,
 ) -> Problem | Wallet | None:
     """Open a wallet
 
@@ -213,7 +212,7 @@ async def asyncio(
     Requires scope: `wallet:create`.
 
     Args:
-        idempotency_key (str | Unset):
+        idempotency_key (str):
         body (NewWalletRequest):
 
     Raises:

@@ -9,6 +9,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.debit_request import DebitRequest
 from ...models.operation import Operation
+from ...models.operation_problem import OperationProblem
 from ...models.problem import Problem
 from ...types import Response
 
@@ -37,7 +38,14 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Operation | Problem | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Operation | OperationProblem | Problem | None:
+    if response.status_code == 200:
+        response_200 = Operation.from_dict(response.json())
+
+        return response_200
+
     if response.status_code == 202:
         response_202 = Operation.from_dict(response.json())
 
@@ -79,7 +87,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return response_415
 
     if response.status_code == 422:
-        response_422 = Problem.from_dict(response.json())
+        response_422 = OperationProblem.from_dict(response.json())
 
         return response_422
 
@@ -99,7 +107,9 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Operation | Problem]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Operation | OperationProblem | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -114,11 +124,12 @@ def sync_detailed(
     client: AuthenticatedClient,
     body: DebitRequest,
     idempotency_key: str,
-) -> Response[Operation | Problem]:
+) -> Response[Operation | OperationProblem | Problem]:
     """Debit a wallet (withdrawal)
 
      Start a WithdrawSaga: screening, a hold, the payout, then the capture (or the release of
-    the hold if the payout fails). Answers 202 with the Operation.
+    the hold if the payout fails). The worker runs those steps, so this answers 202 with the
+    PENDING Operation; a repeat of a finished saga answers its outcome (200 / 422).
 
     Requires scope: `wallet:debit`.
 
@@ -132,7 +143,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Operation | Problem]
+        Response[Operation | OperationProblem | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -154,11 +165,12 @@ def sync(
     client: AuthenticatedClient,
     body: DebitRequest,
     idempotency_key: str,
-) -> Operation | Problem | None:
+) -> Operation | OperationProblem | Problem | None:
     """Debit a wallet (withdrawal)
 
      Start a WithdrawSaga: screening, a hold, the payout, then the capture (or the release of
-    the hold if the payout fails). Answers 202 with the Operation.
+    the hold if the payout fails). The worker runs those steps, so this answers 202 with the
+    PENDING Operation; a repeat of a finished saga answers its outcome (200 / 422).
 
     Requires scope: `wallet:debit`.
 
@@ -172,7 +184,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Operation | Problem
+        Operation | OperationProblem | Problem
     """
 
     return sync_detailed(
@@ -189,11 +201,12 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     body: DebitRequest,
     idempotency_key: str,
-) -> Response[Operation | Problem]:
+) -> Response[Operation | OperationProblem | Problem]:
     """Debit a wallet (withdrawal)
 
      Start a WithdrawSaga: screening, a hold, the payout, then the capture (or the release of
-    the hold if the payout fails). Answers 202 with the Operation.
+    the hold if the payout fails). The worker runs those steps, so this answers 202 with the
+    PENDING Operation; a repeat of a finished saga answers its outcome (200 / 422).
 
     Requires scope: `wallet:debit`.
 
@@ -207,7 +220,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Operation | Problem]
+        Response[Operation | OperationProblem | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -227,11 +240,12 @@ async def asyncio(
     client: AuthenticatedClient,
     body: DebitRequest,
     idempotency_key: str,
-) -> Operation | Problem | None:
+) -> Operation | OperationProblem | Problem | None:
     """Debit a wallet (withdrawal)
 
      Start a WithdrawSaga: screening, a hold, the payout, then the capture (or the release of
-    the hold if the payout fails). Answers 202 with the Operation.
+    the hold if the payout fails). The worker runs those steps, so this answers 202 with the
+    PENDING Operation; a repeat of a finished saga answers its outcome (200 / 422).
 
     Requires scope: `wallet:debit`.
 
@@ -245,7 +259,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Operation | Problem
+        Operation | OperationProblem | Problem
     """
 
     return (

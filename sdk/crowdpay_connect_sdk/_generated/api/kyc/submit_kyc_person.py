@@ -1,0 +1,240 @@
+from http import HTTPStatus
+from typing import Any
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.kyc_status import KycStatus
+from ...models.person_submission import PersonSubmission
+from ...models.problem import Problem
+from ...types import Response
+
+
+def _get_kwargs(
+    *,
+    body: PersonSubmission,
+    idempotency_key: str,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    headers["Idempotency-Key"] = idempotency_key
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/v1/kyc/person",
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> KycStatus | Problem | None:
+    if response.status_code == 202:
+        response_202 = KycStatus.from_dict(response.json())
+
+        return response_202
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = Problem.from_dict(response.json())
+
+        return response_415
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[KycStatus | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient,
+    body: PersonSubmission,
+    idempotency_key: str,
+) -> Response[KycStatus | Problem]:
+    """Submit (or resubmit) the caller as a person (KYC)
+
+     Stores the data encrypted, moves the profile to PENDING and sends the check to the KYC
+    provider once committed. Allowed for a new or a REJECTED profile; 409 `invalid_transition`
+    while one is pending, in review or verified.
+
+    Requires scope: `kyc:write`.
+
+    Args:
+        idempotency_key (str):
+        body (PersonSubmission):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[KycStatus | Problem]
+    """
+
+    kwargs = _get_kwargs(
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    *,
+    client: AuthenticatedClient,
+    body: PersonSubmission,
+    idempotency_key: str,
+) -> KycStatus | Problem | None:
+    """Submit (or resubmit) the caller as a person (KYC)
+
+     Stores the data encrypted, moves the profile to PENDING and sends the check to the KYC
+    provider once committed. Allowed for a new or a REJECTED profile; 409 `invalid_transition`
+    while one is pending, in review or verified.
+
+    Requires scope: `kyc:write`.
+
+    Args:
+        idempotency_key (str):
+        body (PersonSubmission):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        KycStatus | Problem
+    """
+
+    return sync_detailed(
+        client=client,
+        body=body,
+        idempotency_key=idempotency_key,
+    ).parsed
+
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient,
+    body: PersonSubmission,
+    idempotency_key: str,
+) -> Response[KycStatus | Problem]:
+    """Submit (or resubmit) the caller as a person (KYC)
+
+     Stores the data encrypted, moves the profile to PENDING and sends the check to the KYC
+    provider once committed. Allowed for a new or a REJECTED profile; 409 `invalid_transition`
+    while one is pending, in review or verified.
+
+    Requires scope: `kyc:write`.
+
+    Args:
+        idempotency_key (str):
+        body (PersonSubmission):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[KycStatus | Problem]
+    """
+
+    kwargs = _get_kwargs(
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient,
+    body: PersonSubmission,
+    idempotency_key: str,
+) -> KycStatus | Problem | None:
+    """Submit (or resubmit) the caller as a person (KYC)
+
+     Stores the data encrypted, moves the profile to PENDING and sends the check to the KYC
+    provider once committed. Allowed for a new or a REJECTED profile; 409 `invalid_transition`
+    while one is pending, in review or verified.
+
+    Requires scope: `kyc:write`.
+
+    Args:
+        idempotency_key (str):
+        body (PersonSubmission):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        KycStatus | Problem
+    """
+
+    return (
+        await asyncio_detailed(
+            client=client,
+            body=body,
+            idempotency_key=idempotency_key,
+        )
+    ).parsed

@@ -1,0 +1,276 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+from uuid import UUID
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.conversion import Conversion
+from ...models.convert_request import ConvertRequest
+from ...models.problem import Problem
+from ...types import Response
+
+
+def _get_kwargs(
+    wallet_id: UUID,
+    *,
+    body: ConvertRequest,
+    idempotency_key: str,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    headers["Idempotency-Key"] = idempotency_key
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/v1/wallets/{wallet_id}/convert".format(
+            wallet_id=quote(str(wallet_id), safe=""),
+        ),
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Conversion | Problem | None:
+    if response.status_code == 200:
+        response_200 = Conversion.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = Problem.from_dict(response.json())
+
+        return response_415
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Conversion | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    wallet_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: ConvertRequest,
+    idempotency_key: str,
+) -> Response[Conversion | Problem]:
+    """Convert money inside a wallet at a quoted rate
+
+     Convert at the quote's rate: the wallet gives `from_amount`, receives `to_amount`, through
+    the house FX account (which keeps the rounding remainder), and its stream records
+    `CurrencyConverted` with the rate, its source and the remainder. The outcome is decided in
+    the request: 200 with the conversion, or a refusal: `quote_expired`, `quote_used`,
+    `insufficient_funds`, `wallet_frozen`, `wallet_closed` (422); `quote_not_found` (404, also
+    for another wallet's quote).
+
+    Requires scope: `wallet:transfer`.
+
+    Args:
+        wallet_id (UUID):
+        idempotency_key (str):
+        body (ConvertRequest):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Conversion | Problem]
+    """
+
+    kwargs = _get_kwargs(
+        wallet_id=wallet_id,
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    wallet_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: ConvertRequest,
+    idempotency_key: str,
+) -> Conversion | Problem | None:
+    """Convert money inside a wallet at a quoted rate
+
+     Convert at the quote's rate: the wallet gives `from_amount`, receives `to_amount`, through
+    the house FX account (which keeps the rounding remainder), and its stream records
+    `CurrencyConverted` with the rate, its source and the remainder. The outcome is decided in
+    the request: 200 with the conversion, or a refusal: `quote_expired`, `quote_used`,
+    `insufficient_funds`, `wallet_frozen`, `wallet_closed` (422); `quote_not_found` (404, also
+    for another wallet's quote).
+
+    Requires scope: `wallet:transfer`.
+
+    Args:
+        wallet_id (UUID):
+        idempotency_key (str):
+        body (ConvertRequest):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Conversion | Problem
+    """
+
+    return sync_detailed(
+        wallet_id=wallet_id,
+        client=client,
+        body=body,
+        idempotency_key=idempotency_key,
+    ).parsed
+
+
+async def asyncio_detailed(
+    wallet_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: ConvertRequest,
+    idempotency_key: str,
+) -> Response[Conversion | Problem]:
+    """Convert money inside a wallet at a quoted rate
+
+     Convert at the quote's rate: the wallet gives `from_amount`, receives `to_amount`, through
+    the house FX account (which keeps the rounding remainder), and its stream records
+    `CurrencyConverted` with the rate, its source and the remainder. The outcome is decided in
+    the request: 200 with the conversion, or a refusal: `quote_expired`, `quote_used`,
+    `insufficient_funds`, `wallet_frozen`, `wallet_closed` (422); `quote_not_found` (404, also
+    for another wallet's quote).
+
+    Requires scope: `wallet:transfer`.
+
+    Args:
+        wallet_id (UUID):
+        idempotency_key (str):
+        body (ConvertRequest):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Conversion | Problem]
+    """
+
+    kwargs = _get_kwargs(
+        wallet_id=wallet_id,
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    wallet_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: ConvertRequest,
+    idempotency_key: str,
+) -> Conversion | Problem | None:
+    """Convert money inside a wallet at a quoted rate
+
+     Convert at the quote's rate: the wallet gives `from_amount`, receives `to_amount`, through
+    the house FX account (which keeps the rounding remainder), and its stream records
+    `CurrencyConverted` with the rate, its source and the remainder. The outcome is decided in
+    the request: 200 with the conversion, or a refusal: `quote_expired`, `quote_used`,
+    `insufficient_funds`, `wallet_frozen`, `wallet_closed` (422); `quote_not_found` (404, also
+    for another wallet's quote).
+
+    Requires scope: `wallet:transfer`.
+
+    Args:
+        wallet_id (UUID):
+        idempotency_key (str):
+        body (ConvertRequest):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Conversion | Problem
+    """
+
+    return (
+        await asyncio_detailed(
+            wallet_id=wallet_id,
+            client=client,
+            body=body,
+            idempotency_key=idempotency_key,
+        )
+    ).parsed

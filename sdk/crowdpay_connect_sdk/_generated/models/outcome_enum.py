@@ -1,0 +1,10 @@
+from enum import StrEnum
+
+
+class OutcomeEnum(StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import JSONField
 from django.utils import timezone
 
 from crowdpay.errors import Conflict, DomainError, Unprocessable
@@ -44,6 +46,7 @@ def idempotency_claim(*, caller: str, key: str, fingerprint: str, method: str, p
         raise DomainError(
             "Idempotency-Key must be 1 to 255 printable characters", code=IdempotencyErrorCode.INVALID, status=400
         )
+    record: IdempotencyKey | None
     for _attempt in range(3):
         now = timezone.now()
         try:
@@ -102,8 +105,8 @@ _COMPLETE_SQL = (
 )
 
 
-def _json(field: str, value) -> object:
-    return IdempotencyKey._meta.get_field(field).get_db_prep_value(value, connection)
+def _json(field: str, value) -> Any:
+    return cast(JSONField, IdempotencyKey._meta.get_field(field)).get_db_prep_value(value, connection)
 
 
 def _insert_claim(record: IdempotencyKey) -> IdempotencyKey:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Mapping
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ _configured = False
 _provider = None
 
 
-def tracing_enabled(environ: dict | None = None) -> bool:
+def tracing_enabled(environ: Mapping[str, str] | None = None) -> bool:
     environ = os.environ if environ is None else environ
     if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return False

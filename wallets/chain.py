@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -82,7 +83,7 @@ def event_hash(
     return hmac.new(key, prev_hash.encode() + body, hashlib.sha256).hexdigest()
 
 
-def _has_float(value: object) -> bool:
+def _has_float(value: Any) -> bool:
     # On the hot path of every append: a plain loop over the (small, shallow) payload, no generators.
     kind = type(value)
     if kind is float:

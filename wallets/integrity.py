@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Sum
@@ -19,6 +20,20 @@ from .models import GENESIS_HASH, Balance, Event, Hold, Posting, Wallet
 from .projection import FIELDS, fold
 
 BATCH = 5000
+
+
+@dataclass(frozen=True)
+class Projection:
+    """A projection another app keeps beside the balances (wallets.pods' contributions): `check()`
+    returns its differences from a replay of the events, `rebuild()` rewrites it from them and
+    returns how many rows changed. `replay` runs both (and `reconcile`, through it, the check)."""
+
+    name: str
+    check: Callable[[uuid.UUID | None], list[Problem]]
+    rebuild: Callable[[uuid.UUID | None], int]
+
+
+PROJECTIONS: list[Projection] = []
 
 
 @dataclass
@@ -93,8 +108,10 @@ def stream_effect_data(*, wallet_id: uuid.UUID | None = None, batch: int = BATCH
             last = (rows[-1][0], rows[-1][1])
 
 
-def _by_wallet(rows: Iterator[tuple]) -> Iterator[tuple[uuid.UUID, list[tuple]]]:
-    current, bucket = None, []
+def _by_wallet(rows: Iterator[tuple]) -> Iterator[tuple[Any, list[tuple]]]:
+    # The wallet id as the database returned it: a UUID on PostgreSQL, text on SQLite.
+    current: Any = None
+    bucket: list[tuple] = []
     for row in rows:
         if row[0] != current:
             if bucket:
@@ -214,6 +231,11 @@ def replay(*, wallet_id: uuid.UUID | None = None, dry_run: bool = False) -> Repl
         if len(pending) >= 500:
             flush()
     flush()
+    for projection in PROJECTIONS:
+        differences = projection.check(wallet_id)
+        result.mismatches += differences
+        if differences and not dry_run:
+            result.repaired += projection.rebuild(wallet_id)
     return result
 
 
@@ -264,8 +286,8 @@ def _journals_balance() -> list[Problem]:
         problems.append(
             Problem("double_entry", f"journal {row['journal_id']} sums to {row['total']} {row['currency']}, not zero")
         )
-    for row in Posting.objects.values("currency").annotate(total=Sum("amount")).exclude(total=0).order_by():
-        problems.append(Problem("double_entry", f"the ledger sums to {row['total']} {row['currency']}, not zero"))
+    for total in Posting.objects.values("currency").annotate(total=Sum("amount")).exclude(total=0).order_by():
+        problems.append(Problem("double_entry", f"the ledger sums to {total['total']} {total['currency']}, not zero"))
     return problems
 
 

@@ -140,7 +140,7 @@ def _endpoints(wallet_id) -> list[tuple[str, str, str, dict | None]]:
             "post",
             f"/v1/wallets/{wallet_id}/credit",
             "wallet:credit",
-            {"amount": 1, "currency": "USD", "reference": "c"},
+            {"amount": 1, "currency": "USD", "reference": f"ch_test_ok_{uuid.uuid4().hex}"},
         ),
         (
             "post",
@@ -154,6 +154,13 @@ def _endpoints(wallet_id) -> list[tuple[str, str, str, dict | None]]:
             "wallet:transfer",
             {"from_wallet_id": str(wallet_id), "to_wallet_id": str(other), "amount": 1, "currency": "USD"},
         ),
+        (
+            "post",
+            f"/v1/wallets/{wallet_id}/quotes",
+            "wallet:transfer",
+            {"from_currency": "USD", "to_currency": "EUR", "amount": 1},
+        ),
+        ("post", f"/v1/wallets/{wallet_id}/convert", "wallet:transfer", {"quote_id": str(uuid.uuid4())}),
         ("get", f"/v1/operations/{uuid.uuid4()}", "wallet:read", None),
     ]
 

@@ -66,7 +66,7 @@ def test_a_credit_and_a_failed_withdrawal_show_in_metrics(client, run_by_hand, d
 def run_credit_and_failed_withdrawal(wallet, run_by_hand):
     credit = services.funding_start(
         wallet_id=wallet.id, amount=250_00, currency="USD", source="CARD",
-        source_reference="ch_1", reference="credit-1", requested_by="user:1",
+        source_reference="ch_test_ok_1", reference="credit-1", requested_by="user:1",
     )  # fmt: skip
     credit = run_by_hand(credit)
     assert credit.state == Saga.State.SUCCEEDED

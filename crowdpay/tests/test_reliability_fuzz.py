@@ -50,8 +50,8 @@ def fuzz_caller(db, settings):
     owner = uuid.uuid4()
     wallet = funded(amount=1000_00, owner_id=owner)
     operation = saga_services.funding_start(
-        wallet_id=wallet.id, amount=1_00, currency="USD", source="CARD", source_reference="ch_fuzz",
-        reference=f"fuzz-{uuid.uuid4()}", requested_by=str(owner),
+        wallet_id=wallet.id, amount=1_00, currency="USD", source="CARD",
+        source_reference=f"ch_test_ok_{uuid.uuid4().hex}", reference=f"fuzz-{uuid.uuid4()}", requested_by=str(owner),
     )  # fmt: skip
     return {"token": bearer(owner), "wallet": str(wallet.id), "operation": str(operation.id)}
 
@@ -189,7 +189,13 @@ def test_hostile_strings_in_text_fields(api, caller_wallet):
     ):
         _assert_problem(_post(api, path, body, str(uuid.uuid4())), 400)
     _assert_problem(
-        api.post("/v1/wallets", data="base_currency=USD", content_type="application/x-www-form-urlencoded"), 415
+        api.post(
+            "/v1/wallets",
+            data="base_currency=USD",
+            content_type="application/x-www-form-urlencoded",
+            HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
+        ),
+        415,
     )
     for key in ("", "k" * 256, "bad\x01key"):
         response = api.post(

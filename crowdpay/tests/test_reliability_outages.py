@@ -17,7 +17,7 @@ from sagas.models import Saga
 
 pytestmark = pytest.mark.django_db
 
-CREDIT = {"amount": 5_00, "currency": "USD", "source": "CARD", "reference": "ch_outage"}
+CREDIT = {"amount": 5_00, "currency": "USD", "source": "CARD", "reference": "ch_test_ok_outage"}
 
 
 def credit(api, wallet, key="outage-1"):
@@ -55,7 +55,7 @@ def test_a_database_outage_is_503_and_releases_the_key_for_the_retry(api, caller
     monkeypatch.setattr(saga_services, "funding_start", down)
     assert_unavailable(credit(api, caller_wallet), "database")
     assert not IdempotencyKey.objects.exists()
-    assert not Saga.objects.filter(kind=Saga.Kind.FUNDING, source_reference="ch_outage").exists()
+    assert not Saga.objects.filter(kind=Saga.Kind.FUNDING, source_reference="ch_test_ok_outage").exists()
 
     monkeypatch.setattr(saga_services, "funding_start", real)
     retried = credit(api, caller_wallet)
@@ -90,8 +90,8 @@ def test_a_broker_error_inside_a_view_is_503(api, caller_wallet, monkeypatch):
 
 def test_an_oversized_body_is_413_and_writes_nothing(api):
     body = json.dumps({"base_currency": "USD", "metadata": {"x": "a" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)}})
-    for headers in ({}, {"HTTP_IDEMPOTENCY_KEY": "big-1"}):
-        response = api.post("/v1/wallets", data=body, content_type="application/json", **headers)
+    for key in ("big-1", "big-2"):
+        response = api.post("/v1/wallets", data=body, content_type="application/json", HTTP_IDEMPOTENCY_KEY=key)
         assert response.status_code == 413
         assert response["Content-Type"] == "application/problem+json"
         assert response.json()["code"] == "payload_too_large"

@@ -35,7 +35,10 @@ def _counts():
 def _writes(wallet_id, other_id):
     return [
         ("/v1/wallets", {"base_currency": "USD", "metadata": {"email": PII[0]}}),
-        (f"/v1/wallets/{wallet_id}/credit", {"amount": 100, "currency": "USD", "reference": "ch_sec"}),
+        (
+            f"/v1/wallets/{wallet_id}/credit",
+            {"amount": 100, "currency": "USD", "reference": f"ch_test_ok_{uuid.uuid4().hex}"},
+        ),
         (f"/v1/wallets/{wallet_id}/debit", {"amount": 100, "currency": "USD", "destination": PII[2]}),
         (
             "/v1/transfer",

@@ -97,7 +97,7 @@ def test_twenty_long_polls_do_not_starve_other_requests(server):
     with httpx.Client(base_url=server, timeout=60) as client:
         credit = client.post(
             f"/v1/wallets/{wallet.id}/credit",
-            json={"amount": 100, "currency": "USD", "reference": "ch_poll"},
+            json={"amount": 100, "currency": "USD", "reference": "ch_test_ok_poll"},
             headers=_headers(owner, "poll-1"),
         )
     assert credit.status_code == 202, credit.text
@@ -164,7 +164,7 @@ def test_parallel_credits_with_one_key_start_exactly_one_saga(server):
         with httpx.Client(base_url=server, timeout=60) as c:
             return c.post(
                 f"/v1/wallets/{wallet.id}/credit",
-                json={"amount": 5_00, "currency": "USD", "reference": "ch_par"},
+                json={"amount": 5_00, "currency": "USD", "reference": "ch_test_ok_par"},
                 headers=_headers(owner, "credit-key"),
             )
 

@@ -1,6 +1,7 @@
 """Back-office views of the sagas. Sagas and their step logs are read-only; FX rates are edited
 here; payouts of the built-in queue are settled by the "mark paid" / "mark failed" actions, which
-call `sagas.services.payout_mark` like any other caller."""
+call `sagas.services.payout_mark` like any other caller (so does `manage.py payout_settle`,
+the same settlement from the shell)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from .errors import SagaError, SagaErrorCode
-from .models import Saga
+from .models import Payout, Saga
 
 State = Saga.State
 
@@ -49,3 +49,19 @@ def operation_as_dict(saga: Saga) -> dict:
         "updated_at": saga.updated_at.isoformat(),
         "error": {"code": saga.error_code, "detail": saga.error_detail} if saga.error_code else None,
     }
+
+
+def payout_find(*, key: str) -> Payout:
+    """A payout of the built-in queue named the way finance staff know it: its own id, its reference
+    (the withdraw saga's id) or the withdrawal's operation id. Raises `payout_not_found`."""
+    key = (key or "").strip()
+    try:
+        pk: uuid.UUID | None = uuid.UUID(key)
+    except ValueError:
+        pk = None
+    payout = Payout.objects.filter(reference=key).first()
+    if payout is None and pk is not None:
+        payout = Payout.objects.filter(pk=pk).first() or Payout.objects.filter(saga_id=pk).first()
+    if payout is None:
+        raise SagaError(f"no payout {key!r} in the queue", code=SagaErrorCode.PAYOUT_NOT_FOUND)
+    return payout

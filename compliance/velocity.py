@@ -37,8 +37,9 @@ from .models import OutflowBucket, WalletLimit
 WINDOW_MINUTES = 24 * 60
 BUCKETS = OutflowBucket._meta.db_table
 
-_OUT = (EventType.FUNDS_HELD, EventType.TRANSFER_INITIATED)
-_BACK = (EventType.FUNDS_RELEASED, EventType.TRANSFER_FAILED)
+# A pledge to a CrowdPod goal (a hold on the member's wallet) is money committed to leave too.
+_OUT = (EventType.FUNDS_HELD, EventType.TRANSFER_INITIATED, EventType.PLEDGE_MADE)
+_BACK = (EventType.FUNDS_RELEASED, EventType.TRANSFER_FAILED, EventType.PLEDGE_RELEASED)
 
 
 _UPSERT_SQL = (

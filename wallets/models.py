@@ -116,6 +116,7 @@ class Hold(ConcurrentTransitionMixin, models.Model):
     class Purpose(models.TextChoices):
         WITHDRAWAL = "WITHDRAWAL"
         TRANSFER = "TRANSFER"
+        PLEDGE = "PLEDGE"  # towards a CrowdPod goal (wallets.pods): captured into the pod in a batch
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # Unique through Meta.constraints, not `unique=True`: on PostgreSQL that would also build a

@@ -20,6 +20,20 @@ class EventType:
     WALLET_FROZEN = "WalletFrozen"
     WALLET_UNFROZEN = "WalletUnfrozen"
     WALLET_CLOSED = "WalletClosed"
+    # CrowdPods (wallets.pods): membership, goals and approvals on the pod's stream change no
+    # balance; a pledge is a hold on the member's own wallet (PledgeMade / PledgeReleased) and its
+    # capture a TransferCompleted from that hold, credited to the pod (WalletCredited).
+    POD_MEMBER_JOINED = "PodMemberJoined"
+    POD_MEMBER_LEFT = "PodMemberLeft"
+    POD_MEMBER_ROLE_CHANGED = "PodMemberRoleChanged"
+    POD_GOAL_SET = "PodGoalSet"
+    POD_GOAL_REACHED = "PodGoalReached"
+    POD_GOAL_EXPIRED = "PodGoalExpired"
+    PLEDGE_MADE = "PledgeMade"
+    PLEDGE_RELEASED = "PledgeReleased"
+    POD_OUTFLOW_REQUESTED = "PodOutflowRequested"
+    POD_OUTFLOW_APPROVED = "PodOutflowApproved"
+    POD_OUTFLOW_REJECTED = "PodOutflowRejected"
 
 
 # (currency, change of posted, change of held)
@@ -45,9 +59,9 @@ def effects(type: str, data: dict) -> list[Effect]:
     if type in (EventType.WALLET_DEBITED, EventType.TRANSFER_COMPLETED):
         amount = data["amount"]
         return [(data["currency"], -amount, -amount if data.get("from_hold") else 0)]
-    if type in (EventType.FUNDS_HELD, EventType.TRANSFER_INITIATED):
+    if type in (EventType.FUNDS_HELD, EventType.TRANSFER_INITIATED, EventType.PLEDGE_MADE):
         return [(data["currency"], 0, data["amount"])]
-    if type in (EventType.FUNDS_RELEASED, EventType.TRANSFER_FAILED):
+    if type in (EventType.FUNDS_RELEASED, EventType.TRANSFER_FAILED, EventType.PLEDGE_RELEASED):
         return [(data["currency"], 0, -data["amount"])]
     if type == EventType.CURRENCY_CONVERTED:
         return [(data["from_currency"], -data["from_amount"], 0), (data["to_currency"], data["to_amount"], 0)]

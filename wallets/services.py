@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from typing import TypeVar
@@ -27,7 +28,7 @@ from .errors import LedgerError, LedgerErrorCode
 from .fx import Conversion, Quote, convert
 from .ledger import Access, Append, Journal, Leg
 from .models import Balance, FxQuote, Hold, JournalEntry, Wallet
-from .projection import EventType
+from .projection import EventType, effects
 
 T = TypeVar("T")
 
@@ -141,6 +142,9 @@ def _wallet_transition(*, wallet_id: uuid.UUID, name: str, event: str, actor: st
         )
         data = {"actor": actor, "reason": reason, "from_status": before, "to_status": wallet.status}
         ledger.write(locked, appends=[Append(wallet.id, event, data)])
+        from crowdpay.webhooks import outbox  # the subscribers' message, in this transaction
+
+        outbox.wallet_status_changed(wallet=wallet, before=before, actor=actor, reason=reason)
     head = locked.wallets[wallet.id]
     wallet.version, wallet.head_hash = head.version, head.head_hash
     return wallet
@@ -309,6 +313,13 @@ def hold_capture(*, hold_id: uuid.UUID, destination: str = PAYOUTS, saga_id: uui
     return _once(_journal_lookup(reference, "payout"), write)
 
 
+_RELEASED_BY_PURPOSE: dict[str, str] = {
+    Hold.Purpose.WITHDRAWAL: EventType.FUNDS_RELEASED,
+    Hold.Purpose.TRANSFER: EventType.TRANSFER_FAILED,
+    Hold.Purpose.PLEDGE: EventType.PLEDGE_RELEASED,
+}
+
+
 def hold_release(*, hold_id: uuid.UUID, reason: str, saga_id: uuid.UUID | None = None) -> Hold:
     """Give held funds back to `available` (a withdrawal's or a transfer's compensation). Releasing
     a released hold does nothing; releasing a captured one is refused."""
@@ -323,7 +334,7 @@ def hold_release(*, hold_id: uuid.UUID, reason: str, saga_id: uuid.UUID | None =
             locked.wallet(hold.wallet_id, Access.RECEIVE)
             hold.release()
             hold.save(update_fields=["status", "updated_at"])
-            event = EventType.FUNDS_RELEASED if hold.purpose == Hold.Purpose.WITHDRAWAL else EventType.TRANSFER_FAILED
+            event = _RELEASED_BY_PURPOSE.get(hold.purpose, EventType.TRANSFER_FAILED)
             data = {
                 "amount": hold.amount,
                 "currency": hold.currency,
@@ -694,3 +705,259 @@ def currency_convert(
         if _journal_lookup(reference, "conversion")() is None:
             raise
         raise used() from None
+
+
+# --- CrowdPods ------------------------------------------------------------------------------------
+# The ledger side of wallets.pods: every event on a pod's stream and every movement into or out of
+# a pod goes through these services. The pods app locks its own rows (goal, pledge, outflow,
+# member) only inside the callbacks below, i.e. after the ledger locked the wallet rows: wallets
+# first, in ascending id, then pods rows, everywhere (see wallets.pods.services).
+
+
+def wallet_events_append(
+    *, wallet_id: uuid.UUID, within: Callable[[ledger.LockedWallet], list[tuple[str, dict]]]
+) -> list[tuple[uuid.UUID, int, str]]:
+    """Append events that move no money (a CrowdPod's membership, goal and approval events) to one
+    wallet's stream, under its row lock, in one transaction. `within(wallet)` runs under the lock:
+    it checks and writes its own rows and returns the (type, data) pairs to append; raising refuses
+    and nothing is written. Returns the (wallet id, version, type) of each appended event."""
+
+    def write() -> list[tuple[uuid.UUID, int, str]]:
+        with transaction.atomic():
+            locked = ledger.lock(wallet_ids=[wallet_id], pairs=[])
+            wallet = locked.wallets.get(wallet_id)
+            if wallet is None:
+                raise LedgerError(f"wallet {wallet_id} does not exist", code=LedgerErrorCode.WALLET_NOT_FOUND)
+            events = within(wallet)
+            for type_, data in events:
+                if effects(type_, data):
+                    raise ValueError(f"{type_} moves money: it belongs to a money service")
+            if not events:
+                return []
+            return ledger.write(locked, appends=[Append(wallet_id, t, d) for t, d in events]).events
+
+    return ledger.retrying(write, what="event append")
+
+
+def pledge_place(
+    *,
+    wallet_id: uuid.UUID,
+    amount: int,
+    currency: str,
+    reference: str,
+    pod_id: uuid.UUID,
+    goal_id: uuid.UUID,
+    pledge_id: uuid.UUID,
+    within: Callable[[Hold], None] | None = None,
+) -> Hold:
+    """Pledge towards a CrowdPod goal: a hold on the member's own wallet (PledgeMade on its stream).
+    Only the member's wallet is locked, never the pod's. `within(hold)` runs in the same
+    transaction after the hold is written (the pods app checks its goal and records the pledge
+    there). The same `reference` places one hold."""
+    return _hold_place(
+        wallet_id=wallet_id,
+        amount=amount,
+        currency=currency,
+        reference=reference,
+        purpose=Hold.Purpose.PLEDGE,
+        event=EventType.PLEDGE_MADE,
+        data={"pod_id": str(pod_id), "goal_id": str(goal_id), "pledge_id": str(pledge_id)},
+        within=within,
+    )
+
+
+def pledge_release(*, hold_id: uuid.UUID, reason: str) -> Hold:
+    """Give a pledge's held funds back to the member (PledgeReleased). Idempotent."""
+    if not Hold.objects.filter(pk=hold_id, purpose=Hold.Purpose.PLEDGE).exists():
+        raise LedgerError(f"pledge hold {hold_id} does not exist", code=LedgerErrorCode.HOLD_NOT_FOUND)
+    return hold_release(hold_id=hold_id, reason=reason)
+
+
+@dataclass(frozen=True)
+class BatchCapture:
+    """What `pledges_capture`'s `decide` chose under the locks: the holds to capture, and further
+    events for the pod's stream (its PodGoalReached)."""
+
+    hold_ids: list[uuid.UUID]
+    appends: list[Append] = field(default_factory=list)
+
+
+def pledges_capture(
+    *,
+    pod_id: uuid.UUID,
+    currency: str,
+    hold_ids: list[uuid.UUID],
+    reference: str,
+    decide: Callable[[ledger.Locked, uuid.UUID], BatchCapture | None],
+) -> uuid.UUID | None:
+    """Capture pledge holds into their pod in ONE movement: one transaction, one lock of the pod
+    row, one journal entry (`reference`, kind `pledge_capture`) whose postings take each pledge
+    from its member's wallet and credit their sum to the pod. Each member's stream gets a
+    TransferCompleted from its hold; the pod's a WalletCredited per pledge (the paying wallet named,
+    for the contributions projection) and whatever `decide` adds.
+
+    Locks: the pod and every wallet of `hold_ids`, in ascending id (`ledger.lock`); then
+    `decide(locked, journal_id)` runs, which may lock pods rows (always after the wallets) and
+    chooses which of the holds to capture (only holds whose wallets are locked), or None to do
+    nothing. Exactly once: a replay of `reference` returns the first entry's id; a crash before
+    COMMIT leaves nothing behind, so running it again is safe. Returns the journal id, or None."""
+    validate_currency(currency)
+    members = sorted(set(Hold.objects.filter(pk__in=hold_ids).values_list("wallet_id", flat=True)))
+    journal_id = uuid.uuid4()
+
+    def write() -> uuid.UUID | None:
+        with transaction.atomic():
+            locked = ledger.lock(
+                wallet_ids=[pod_id, *members],
+                pairs=[(w, currency) for w in members],
+                create=[(pod_id, currency)],
+                reference=reference,
+            )
+            if (done := locked.journal_for(reference, "pledge_capture")) is not None:
+                return done
+            locked.wallet(pod_id, Access.RECEIVE)
+            batch = decide(locked, journal_id)
+            if batch is None or not batch.hold_ids:
+                return None
+            holds = list(Hold.objects.filter(pk__in=set(batch.hold_ids)).order_by("pk"))
+            if len(holds) != len(set(batch.hold_ids)):
+                raise LedgerError("a pledge's hold does not exist", code=LedgerErrorCode.HOLD_NOT_FOUND)
+            now = timezone.now()
+            legs: list[Leg] = []
+            appends: list[Append] = []
+            total = 0
+            for hold in holds:
+                if hold.wallet_id not in locked.wallets:
+                    raise RuntimeError(f"hold {hold.id}'s wallet was not locked")
+                if hold.purpose != Hold.Purpose.PLEDGE or hold.currency != currency or hold.status != Hold.Status.HELD:
+                    raise LedgerError(
+                        f"hold {hold.id} is not a held {currency} pledge", code=LedgerErrorCode.HOLD_NOT_ACTIVE
+                    )
+                locked.wallet(hold.wallet_id, Access.SEND)
+                hold.capture()
+                hold.updated_at = now
+                total += hold.amount
+                legs.append(Leg.wallet(hold.wallet_id, currency, -hold.amount))
+                common = {
+                    "amount": hold.amount,
+                    "currency": currency,
+                    "hold_id": str(hold.id),
+                    "journal_id": str(journal_id),
+                }
+                appends.append(
+                    Append(
+                        hold.wallet_id,
+                        EventType.TRANSFER_COMPLETED,
+                        {**common, "from_hold": True, "to_wallet_id": str(pod_id)},
+                    )
+                )
+                appends.append(
+                    Append(
+                        pod_id,
+                        EventType.WALLET_CREDITED,
+                        {**common, "source": "pledge", "from_wallet_id": str(hold.wallet_id)},
+                    )
+                )
+            legs.append(Leg.wallet(pod_id, currency, total))
+            Hold.objects.bulk_update(holds, ["status", "updated_at"])
+            journal = Journal(reference=reference, kind="pledge_capture", legs=legs, id=journal_id)
+            ledger.write(locked, appends=[*appends, *batch.appends], journal=journal, now=now)
+            return journal.id
+
+    try:
+        return ledger.retrying(write, what="pledge capture")
+    except IntegrityError:
+        found = _journal_lookup(reference, "pledge_capture")()
+        if found is None:
+            raise
+        return found
+
+
+def refunds_pay(
+    *,
+    from_wallet_id: uuid.UUID,
+    currency: str,
+    refunds: list[tuple[uuid.UUID, int]],
+    reference: str,
+    data: dict | None = None,
+    within: Callable[[ledger.Locked], None] | None = None,
+) -> list[uuid.UUID]:
+    """Pay refunds out of one wallet (a CrowdPod's pro-rata refunds) in one transaction: the source
+    and every recipient locked once, in ascending id; each refund a transfer of its own, with its
+    journal entry (`<reference>:<n>`, kind `refund`), a TransferCompleted on the source and a
+    WalletCredited (source `pod_refund`) on the recipient. `within(locked)` runs before the
+    writes, under the locks (the pods app re-checks its amounts there). Exactly once per
+    `reference`: a replay returns the journal ids already written."""
+    validate_currency(currency)
+    for _, amount in refunds:
+        validate_amount(amount)
+    recipients = sorted({w for w, _ in refunds})
+    if from_wallet_id in recipients:
+        raise LedgerError("a wallet cannot refund itself", code=LedgerErrorCode.SAME_WALLET)
+    first = f"{reference}:0"
+
+    def done() -> list[uuid.UUID]:
+        return [
+            journal_id
+            for journal_id, _ in sorted(
+                JournalEntry.objects.filter(reference__startswith=f"{reference}:", kind="refund").values_list(
+                    "id", "reference"
+                ),
+                key=lambda row: int(row[1].rsplit(":", 1)[1]),
+            )
+        ]
+
+    def write() -> list[uuid.UUID]:
+        with transaction.atomic():
+            locked = ledger.lock(
+                wallet_ids=[from_wallet_id, *recipients],
+                pairs=[(from_wallet_id, currency)],
+                create=[(w, currency) for w in recipients],
+                reference=first,
+            )
+            if locked.journal_for(first, "refund") is not None:
+                return done()
+            locked.wallet(from_wallet_id, Access.SEND)
+            for recipient in recipients:
+                locked.wallet(recipient, Access.RECEIVE)
+            if within is not None:
+                within(locked)
+            now = timezone.now()
+            journal_ids = []
+            for n, (recipient, amount) in enumerate(refunds):
+                journal = Journal(
+                    reference=f"{reference}:{n}",
+                    kind="refund",
+                    legs=[Leg.wallet(from_wallet_id, currency, -amount), Leg.wallet(recipient, currency, amount)],
+                )
+                common = {
+                    "amount": amount,
+                    "currency": currency,
+                    "journal_id": str(journal.id),
+                    "refund": reference,
+                    **(data or {}),
+                }
+                appends = [
+                    Append(
+                        from_wallet_id,
+                        EventType.TRANSFER_COMPLETED,
+                        {**common, "from_hold": False, "to_wallet_id": str(recipient)},
+                    ),
+                    Append(
+                        recipient,
+                        EventType.WALLET_CREDITED,
+                        {**common, "source": "pod_refund", "from_wallet_id": str(from_wallet_id)},
+                    ),
+                ]
+                ledger.write(locked, appends=appends, journal=journal, now=now)
+                journal_ids.append(journal.id)
+            return journal_ids
+
+    if not refunds:
+        return []
+    try:
+        return ledger.retrying(write, what="refunds")
+    except IntegrityError:
+        if _journal_lookup(first, "refund")() is None:
+            raise
+        return done()

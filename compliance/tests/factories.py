@@ -15,13 +15,14 @@ from wallets.models import Wallet
 
 OFFICER_GROUP = "Compliance officer"
 
-# A support agent: reads wallets, their ledger and sagas, and KYC profiles masked; decides nothing,
+# A support agent: reads wallets, their ledger, sagas and CrowdPods, and KYC profiles masked; decides nothing,
 # sees no personal data, no review case, no frozen-wallet list, no audit log, no risk assessment.
 # compliance/roles.py defines only the officers' group, so the tests give these permissions directly.
 SUPPORT_PERMISSIONS = {
     "wallets": ["view_wallet", "view_balance", "view_event", "view_hold", "view_journalentry", "view_posting"],
     "sagas": ["view_saga", "view_payout", "view_fxrate"],
     "compliance": ["view_kycprofile"],
+    "pods": ["view_pod", "view_podmember", "view_podgoal", "view_pledge", "view_podoutflow", "view_podcontribution"],
 }
 
 

@@ -48,7 +48,37 @@ def test_the_group_has_exactly_the_permissions_it_needs():
     assert ("compliance", "freeze_wallet") in perms and ("wallets", "view_wallet") in perms
     writes = {(app, c) for app, c in perms if c.split("_")[0] in ("add", "change", "delete")}
     assert writes == {("compliance", "add_walletlimit"), ("compliance", "change_walletlimit")}
-    assert len(perms) == 21  # with view_kycreview, the manual-review queue
+    assert len(perms) == 29  # with view_kycreview, the manual-review queue, and the 8 pods views
+    pods = {c for app, c in perms if app == "pods"}
+    assert pods == {f"view_{m}" for m in ("pod", "podmember", "podcontribution", "podgoal", "pledge")} | {
+        "view_podoutflow",
+        "view_podoutflowvote",
+        "view_podrefund",
+    }
+
+
+@pytest.mark.parametrize("pods_first", [False, True], ids=["compliance-first", "pods-first"])
+def test_the_group_syncs_whichever_app_is_migrated_first(pods_first):
+    """compliance.0003 may run before the pods app has any table (its migration-time registry has no
+    "pods" app then): the sync skips the pods views, and pods.0003 adds them. Run the other way round,
+    compliance.0003 already grants them."""
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+
+    from compliance.roles import officer_group_sync
+
+    loader = MigrationLoader(connection)
+    officers = ("compliance", "0003_compliance_officer_group")
+    pods = ("pods", "0002_write_path_fks_immediate")
+    state = loader.project_state([officers, pods] if pods_first else [officers]).apps
+    group = Group.objects.get(name="Compliance officer")
+    group.permissions.clear()
+    officer_group_sync(state)
+    granted = set(group.permissions.values_list("content_type__app_label", flat=True))
+    assert ("pods" in granted) is pods_first and {"wallets", "compliance"} <= granted
+    if not pods_first:  # then the pods app is migrated: its 0003 runs the sync with the pods models
+        officer_group_sync(loader.project_state([("pods", "0003_officer_pod_permissions")]).apps)
+    assert group.permissions.filter(content_type__app_label="pods").count() == 8
 
 
 def test_index_links_the_dashboard_and_the_dashboard_shows_the_figures(client_officer, case, verified_wallet):

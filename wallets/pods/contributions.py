@@ -1,0 +1,169 @@
+"""Who paid what into a CrowdPod: the contributions projection.
+
+A payment into a pod is a `WalletCredited` on the pod's stream that names the paying wallet
+(`from_wallet_id`): a transfer (`source: transfer`, the instant path or a saga's) or a captured
+pledge (`source: pledge`). A refund is a `WalletCredited` with `source: pod_refund` on the
+recipient's stream, naming the pod. A contribution row per (pod, paying wallet, currency) keeps
+`paid_in` and `refunded`; `net = paid_in - refunded` is what pro-rata refunds are proportional to.
+The paying member is the paying wallet's owner.
+
+`contribution_statements` is a `wallets.ledger.WRITE_HOOKS` entry: its upserts ride in the
+movement's own batch and transaction, under the locks of both wallets (so the row lock they take
+is always behind those, inside the ledger's lock order). A credit into a wallet that is not a POD
+upserts nothing (the statement's SELECT finds no row). `projection` is registered with
+`wallets.integrity`: `replay_events` rebuilds the rows from the events and `reconcile` reports
+any difference.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import connection, transaction
+
+from wallets import integrity, ledger
+from wallets.ledger import Append, Prepared, uuid_param
+from wallets.models import Event, Wallet
+from wallets.projection import EventType
+
+from .models import PodContribution
+
+PAID_IN_SOURCES = ("transfer", "pledge")
+REFUND_SOURCE = "pod_refund"
+TABLE = PodContribution._meta.db_table
+
+# Table names only are formatted in; every value is bound.
+_UPSERT_SQL = (
+    f"INSERT INTO {TABLE} (pod_id, wallet_id, member_id, currency, paid_in, refunded)"  # noqa: S608
+    f" SELECT p.id, w.id, w.owner_id, {{c}}, {{i}}, {{r}}"
+    f" FROM {ledger.WALLETS} p JOIN {ledger.WALLETS} w ON w.id = {{w}}"
+    f" WHERE p.id = {{p}} AND p.kind = 'POD'"
+    f" ON CONFLICT (pod_id, wallet_id, currency) DO UPDATE SET paid_in = {TABLE}.paid_in + excluded.paid_in,"
+    f" refunded = {TABLE}.refunded + excluded.refunded"
+)
+_UPSERT = Prepared(
+    "pods_upsert_contribution",
+    ("uuid", "uuid", "text", "bigint", "bigint"),
+    _UPSERT_SQL.format(p="$1", w="$2", c="$3", i="$4", r="$5"),
+)
+
+
+def _change(append_wallet: object, data: dict) -> tuple[uuid.UUID, uuid.UUID, str, int, int] | None:
+    """(pod, paying wallet, currency, paid in, refunded) for one WalletCredited, or None."""
+    source, other = data.get("source"), data.get("from_wallet_id")
+    if not other:
+        return None
+    if source in PAID_IN_SOURCES:
+        return ledger.as_uuid(append_wallet), ledger.as_uuid(other), data["currency"], data["amount"], 0
+    if source == REFUND_SOURCE:
+        return ledger.as_uuid(other), ledger.as_uuid(append_wallet), data["currency"], 0, data["amount"]
+    return None
+
+
+def contribution_statements(appends: list[Append], now: datetime) -> Iterable[tuple[str, list]]:
+    """The ledger write hook: one upsert per payment into (or refund out of) a pod."""
+    statements = []
+    for append in appends:
+        if append.type != EventType.WALLET_CREDITED:
+            continue
+        change = _change(append.wallet_id, append.data)
+        if change is None:
+            continue
+        pod, payer, currency, paid_in, refunded = change
+        if connection.vendor == "postgresql":
+            statements.append(_UPSERT(pod, payer, currency, paid_in, refunded))
+        else:
+            statements.append(
+                (
+                    _UPSERT_SQL.format(p="%s", w="%s", c="%s", i="%s", r="%s"),
+                    [currency, paid_in, refunded, uuid_param(payer), uuid_param(pod)],
+                )
+            )
+    return statements
+
+
+Key = tuple[uuid.UUID, uuid.UUID, str]
+
+
+def replayed(*, pod_id: uuid.UUID | None = None) -> dict[Key, list[int]]:
+    """{(pod, paying wallet, currency): [paid_in, refunded]} replayed from the events."""
+    pods = Wallet.objects.filter(kind=Wallet.Kind.POD)
+    if pod_id is not None:
+        pods = pods.filter(pk=pod_id)
+    pod_ids = {ledger.as_uuid(p) for p in pods.values_list("id", flat=True)}
+    if not pod_ids:
+        return {}
+    credits = Event.objects.filter(type=EventType.WALLET_CREDITED, data__source__in=[*PAID_IN_SOURCES, REFUND_SOURCE])
+    if pod_id is not None:
+        credits = credits.filter(wallet_id=pod_id) | credits.filter(data__from_wallet_id=str(pod_id))
+    totals: dict[Key, list[int]] = defaultdict(lambda: [0, 0])
+    for wallet_id, data in credits.values_list("wallet_id", "data").iterator(chunk_size=integrity.BATCH):
+        change = _change(wallet_id, data)
+        if change is None or change[0] not in pod_ids:
+            continue
+        row = totals[change[:3]]
+        row[0] += change[3]
+        row[1] += change[4]
+    return dict(totals)
+
+
+def _stored(pod_id: uuid.UUID | None) -> dict[Key, list[int]]:
+    rows = PodContribution.objects.all() if pod_id is None else PodContribution.objects.filter(pod_id=pod_id)
+    return {
+        (ledger.as_uuid(p), ledger.as_uuid(w), c): [i, r]
+        for p, w, c, i, r in rows.values_list("pod_id", "wallet_id", "currency", "paid_in", "refunded")
+    }
+
+
+def check(wallet_id: uuid.UUID | None = None) -> list[integrity.Problem]:
+    """Differences between the stored contributions and the replay (for one pod, or every pod)."""
+    pod_id = wallet_id if wallet_id is None or Wallet.objects.filter(pk=wallet_id, kind="POD").exists() else None
+    if wallet_id is not None and pod_id is None:
+        return []
+    expected, stored = replayed(pod_id=pod_id), _stored(pod_id)
+    problems = []
+    for key in sorted(set(expected) | set(stored), key=str):
+        if expected.get(key, [0, 0]) != stored.get(key, [0, 0]):
+            problems.append(
+                integrity.Problem(
+                    "contributions",
+                    f"{key[2]} from wallet {key[1]}: stored paid_in/refunded {stored.get(key, [0, 0])}"
+                    f" but the events replay to {expected.get(key, [0, 0])}",
+                    str(key[0]),
+                )
+            )
+    return problems
+
+
+def rebuild(wallet_id: uuid.UUID | None = None) -> int:
+    """Rewrite the contributions of each pod (or the one given) from its events, under the pod's
+    wallet lock (every payment into it and refund out of it holds that lock too). Returns how
+    many rows changed."""
+    pods = Wallet.objects.filter(kind=Wallet.Kind.POD).order_by("pk")
+    if wallet_id is not None:
+        pods = pods.filter(pk=wallet_id)
+    changed = 0
+    for pod_id in pods.values_list("id", flat=True):
+        with transaction.atomic():
+            ledger.lock(wallet_ids=[pod_id], pairs=[])
+            expected = replayed(pod_id=pod_id)
+            stored = {(r.wallet_id, r.currency): r for r in PodContribution.objects.filter(pod_id=pod_id)}
+            owners = dict(Wallet.objects.filter(pk__in=[k[1] for k in expected]).values_list("id", "owner_id"))
+            for (_, payer, currency), (paid_in, refunded) in expected.items():
+                row = stored.pop((payer, currency), None)
+                if row is None:
+                    row = PodContribution(pod_id=pod_id, wallet_id=payer, member_id=owners[payer], currency=currency)
+                if row.pk is None or (row.paid_in, row.refunded) != (paid_in, refunded):
+                    row.paid_in, row.refunded = paid_in, refunded
+                    row.save()
+                    changed += 1
+            for row in stored.values():
+                row.delete()
+                changed += 1
+    return changed
+
+
+projection = integrity.Projection(name="pod contributions", check=check, rebuild=rebuild)

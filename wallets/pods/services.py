@@ -1,0 +1,943 @@
+"""Every write of CrowdPods. Keyword-only `<noun>_<verb>` functions, each one transaction (or a
+sequence of them where money moves after a decision), built on the ledger's services: membership,
+goal and approval events go through `wallets.services.wallet_events_append`, pledges are
+`pledge_place` holds, the goal's capture is one `pledges_capture` movement, refunds are
+`refunds_pay` transfers and an approved outflow is a TransferSaga (`sagas.services.transfer_start`:
+the same screening, velocity limit and review as any transfer).
+
+Lock order (the ledger's, extended): wallet rows first, in ascending id, always through the ledger;
+then pods rows (`PodGoal`, `PodOutflow`, `PodMember`, `Pod`), each `FOR NO KEY UPDATE`, or
+`FOR SHARE` for a pledge's look at its goal. A pledge locks its member's wallet and shares its
+goal's row (pledges never wait on each other, nor on the pod); the capture locks the pod and the
+pledgers' wallets, then the goal's row exclusively, which waits for the pledges in flight and
+keeps new ones out until it commits. No pods row is ever locked before a wallet, so no cycle.
+No network call runs inside a transaction: screening (inside `transfer_start`) runs after the
+approval committed.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from wallets import ledger
+from wallets import services as ledger_services
+from wallets.currencies import validate_amount, validate_currency
+from wallets.errors import LedgerError, LedgerErrorCode
+from wallets.models import Balance, Hold, Wallet
+from wallets.projection import EventType
+
+from .errors import PodError, PodErrorCode
+from .models import Pledge, Pod, PodContribution, PodGoal, PodMember, PodOutflow, PodOutflowVote, PodRefund, Role
+from .refunds import pro_rata
+
+log = logging.getLogger(__name__)
+
+# Who may do what (the README's table says the same).
+MANAGERS = (Role.OWNER, Role.ADMIN)
+SPENDERS = (Role.OWNER, Role.ADMIN, Role.MEMBER)
+DEFAULT_APPROVER_ROLES = [Role.OWNER.value, Role.ADMIN.value]
+CAPTURE_ATTEMPTS = 4
+
+
+def _now() -> datetime:
+    return timezone.now()
+
+
+def _outflow_ttl() -> timedelta:
+    return timedelta(seconds=settings.POD_OUTFLOW_TTL_SECONDS)
+
+
+# --- the pod --------------------------------------------------------------------------------------
+
+
+def pod_ensure(*, pod_id: uuid.UUID) -> Pod:
+    """The CrowdPod of a POD wallet, created on first use with the wallet's owner as its first
+    owner (PodMemberJoined on the pod's stream, under the wallet's lock: created once)."""
+    pod = Pod.objects.filter(pk=pod_id).first()
+    if pod is not None:
+        return pod
+    wallet = Wallet.objects.filter(pk=pod_id).values("kind", "owner_id").first()
+    if wallet is None:
+        raise PodError(f"pod {pod_id} not found", code=PodErrorCode.POD_NOT_FOUND)
+    if wallet["kind"] != Wallet.Kind.POD:
+        raise PodError(f"wallet {pod_id} is not a POD wallet", code=PodErrorCode.NOT_A_POD)
+
+    def within(_: ledger.LockedWallet) -> list[tuple[str, dict]]:
+        if Pod.objects.filter(pk=pod_id).exists():
+            return []
+        pod = Pod.objects.create(wallet_id=pod_id, approver_roles=list(DEFAULT_APPROVER_ROLES))
+        PodMember.objects.create(pod=pod, member_id=wallet["owner_id"], role=Role.OWNER, status=PodMember.Status.ACTIVE)
+        owner = str(wallet["owner_id"])
+        return [(EventType.POD_MEMBER_JOINED, {"member_id": owner, "role": Role.OWNER, "actor": owner})]
+
+    ledger_services.wallet_events_append(wallet_id=pod_id, within=within)
+    return Pod.objects.get(pk=pod_id)
+
+
+def _locked_pod(pod_id: uuid.UUID, *, active: bool = True) -> Pod:
+    pod = Pod.objects.select_for_update(no_key=True).filter(pk=pod_id).first()
+    if pod is None:
+        raise PodError(f"pod {pod_id} not found", code=PodErrorCode.POD_NOT_FOUND)
+    if active and pod.status != Pod.Status.ACTIVE:
+        raise PodError(f"pod {pod_id} is dissolved", code=PodErrorCode.POD_DISSOLVED)
+    return pod
+
+
+def _member(pod_id: uuid.UUID, member_id: uuid.UUID, *, lock: bool = False) -> PodMember | None:
+    qs = PodMember.objects.filter(pod_id=pod_id, member_id=member_id)
+    if lock:
+        qs = qs.select_for_update(no_key=True)
+    return qs.first()
+
+
+def _acting(pod_id: uuid.UUID, actor_id: uuid.UUID, roles) -> PodMember:
+    """The actor's active membership, which must hold one of `roles` (else 403; not a member: 404)."""
+    member = _member(pod_id, actor_id)
+    if member is None or member.status != PodMember.Status.ACTIVE:
+        raise PodError(f"pod {pod_id} not found", code=PodErrorCode.POD_NOT_FOUND)
+    if member.role not in roles:
+        raise PodError(
+            f"a pod {member.role} cannot do this (needs {' or '.join(str(r) for r in roles)})",
+            code=PodErrorCode.FORBIDDEN_FOR_ROLE,
+        )
+    return member
+
+
+def _owners(pod_id: uuid.UUID) -> int:
+    return PodMember.objects.filter(pod_id=pod_id, role=Role.OWNER, status=PodMember.Status.ACTIVE).count()
+
+
+def _holds_money(pod_id: uuid.UUID) -> bool:
+    # Under the pod's wallet lock: every movement locks that row first, so this cannot change.
+    return Balance.objects.filter(wallet_id=pod_id).exclude(posted=0, held=0).exists()
+
+
+def _pod_events(pod_id: uuid.UUID, within: Callable[[Pod], list[tuple[str, dict]]], *, active: bool = True) -> None:
+    """Run `within(pod)` under the pod's wallet lock, then its pod row lock; append its events."""
+
+    def locked(_: ledger.LockedWallet) -> list[tuple[str, dict]]:
+        return within(_locked_pod(pod_id, active=active))
+
+    ledger_services.wallet_events_append(wallet_id=pod_id, within=locked)
+
+
+# --- members --------------------------------------------------------------------------------------
+
+
+def member_invite(*, pod_id: uuid.UUID, actor_id: uuid.UUID, member_id: uuid.UUID, role: str) -> PodMember:
+    """Invite a user: an owner may invite any role, an admin a member or a viewer. The invitee
+    joins on accepting (PodMemberJoined then)."""
+    if role not in Role.values:
+        raise PodError(f"role must be one of {', '.join(Role.values)}", code=PodErrorCode.INVALID_POLICY)
+
+    def within(pod: Pod) -> list[tuple[str, dict]]:
+        actor = _acting(pod_id, actor_id, MANAGERS)
+        if actor.role == Role.ADMIN and role in MANAGERS:
+            raise PodError("an admin may invite members and viewers only", code=PodErrorCode.FORBIDDEN_FOR_ROLE)
+        member = _member(pod_id, member_id, lock=True)
+        if member is None:
+            PodMember.objects.create(pod=pod, member_id=member_id, role=role, invited_by=actor_id)
+            return []
+        if member.status in (PodMember.Status.INVITED, PodMember.Status.ACTIVE):
+            raise PodError(f"{member_id} is already {member.status.lower()}", code=PodErrorCode.ALREADY_MEMBER)
+        member.reinvite()
+        member.role, member.invited_by = role, actor_id
+        member.save()
+        return []
+
+    _pod_events(pod_id, within)
+    return PodMember.objects.get(pod_id=pod_id, member_id=member_id)
+
+
+def member_accept(*, pod_id: uuid.UUID, member_id: uuid.UUID) -> PodMember:
+    def within(pod: Pod) -> list[tuple[str, dict]]:
+        member = _member(pod_id, member_id, lock=True)
+        if member is None:
+            raise PodError(f"pod {pod_id} not found", code=PodErrorCode.POD_NOT_FOUND)
+        if member.status != PodMember.Status.INVITED:
+            raise PodError(f"no pending invitation ({member.status.lower()})", code=PodErrorCode.INVITATION_NOT_PENDING)
+        member.accept()
+        member.save()
+        data = {"member_id": str(member_id), "role": member.role, "actor": str(member_id)}
+        if member.invited_by:
+            data["invited_by"] = str(member.invited_by)
+        return [(EventType.POD_MEMBER_JOINED, data)]
+
+    _pod_events(pod_id, within)
+    return PodMember.objects.get(pod_id=pod_id, member_id=member_id)
+
+
+def _leaving_owner_check(pod_id: uuid.UUID, member: PodMember) -> None:
+    if member.role == Role.OWNER and _owners(pod_id) <= 1 and _holds_money(pod_id):
+        raise PodError(
+            "the last owner cannot leave while money is in the pod: make another owner, or dissolve it",
+            code=PodErrorCode.LAST_OWNER,
+        )
+
+
+def member_leave(*, pod_id: uuid.UUID, member_id: uuid.UUID) -> PodMember:
+    def within(pod: Pod) -> list[tuple[str, dict]]:
+        member = _member(pod_id, member_id, lock=True)
+        if member is None or member.status != PodMember.Status.ACTIVE:
+            raise PodError(f"pod {pod_id} not found", code=PodErrorCode.POD_NOT_FOUND)
+        _leaving_owner_check(pod_id, member)
+        member.leave()
+        member.save()
+        return [
+            (
+                EventType.POD_MEMBER_LEFT,
+                {"member_id": str(member_id), "role": member.role, "actor": str(member_id), "reason": "left"},
+            )
+        ]
+
+    _pod_events(pod_id, within, active=False)
+    return PodMember.objects.get(pod_id=pod_id, member_id=member_id)
+
+
+def member_remove(*, pod_id: uuid.UUID, actor_id: uuid.UUID, member_id: uuid.UUID) -> PodMember:
+    """An owner removes anyone, an admin a member or a viewer; an invitation is withdrawn so too."""
+    if actor_id == member_id:
+        return member_leave(pod_id=pod_id, member_id=member_id)
+
+    def within(pod: Pod) -> list[tuple[str, dict]]:
+        actor = _acting(pod_id, actor_id, MANAGERS)
+        member = _member(pod_id, member_id, lock=True)
+        if member is None or member.status not in (PodMember.Status.INVITED, PodMember.Status.ACTIVE):
+            raise PodError(f"{member_id} is not a member of pod {pod_id}", code=PodErrorCode.MEMBER_NOT_FOUND)
+        if actor.role == Role.ADMIN and member.role in MANAGERS:
+            raise PodError("an admin may remove members and viewers only", code=PodErrorCode.FORBIDDEN_FOR_ROLE)
+        joined = member.status == PodMember.Status.ACTIVE
+        if joined:
+            _leaving_owner_check(pod_id, member)
+        member.remove()
+        member.save()
+        if not joined:
+            return []
+        data = {"member_id": str(member_id), "role": member.role, "actor": str(actor_id), "reason": "removed"}
+        return [(EventType.POD_MEMBER_LEFT, data)]
+
+    _pod_events(pod_id, within, active=False)
+    return PodMember.objects.get(pod_id=pod_id, member_id=member_id)
+
+
+def member_role_change(*, pod_id: uuid.UUID, actor_id: uuid.UUID, member_id: uuid.UUID, role: str) -> PodMember:
+    """An owner sets any role; an admin moves a member or viewer between member and viewer. The
+    last owner cannot be demoted (a pod always has an owner)."""
+    if role not in Role.values:
+        raise PodError(f"role must be one of {', '.join(Role.values)}", code=PodErrorCode.INVALID_POLICY)
+
+    def within(pod: Pod) -> list[tuple[str, dict]]:
+        actor = _acting(pod_id, actor_id, MANAGERS)
+        member = _member(pod_id, member_id, lock=True)
+        if member is None or member.status not in (PodMember.Status.INVITED, PodMember.Status.ACTIVE):
+            raise PodError(f"{member_id} is not a member of pod {pod_id}", code=PodErrorCode.MEMBER_NOT_FOUND)
+        if actor.role == Role.ADMIN and (member.role in MANAGERS or role in MANAGERS):
+            raise PodError("an admin may change members and viewers only", code=PodErrorCode.FORBIDDEN_FOR_ROLE)
+        if member.role == role:
+            return []
+        if member.role == Role.OWNER and member.status == PodMember.Status.ACTIVE and _owners(pod_id) <= 1:
+            raise PodError("the last owner cannot be demoted: make another owner first", code=PodErrorCode.LAST_OWNER)
+        before = member.role
+        member.role = role
+        member.save()
+        if member.status != PodMember.Status.ACTIVE:
+            return []
+        data = {"member_id": str(member_id), "from_role": before, "to_role": role, "actor": str(actor_id)}
+        return [(EventType.POD_MEMBER_ROLE_CHANGED, data)]
+
+    _pod_events(pod_id, within)
+    return PodMember.objects.get(pod_id=pod_id, member_id=member_id)
+
+
+def policy_set(
+    *,
+    pod_id: uuid.UUID,
+    actor_id: uuid.UUID,
+    approval_threshold: int,
+    approvals_required: int,
+    approver_roles: list[str],
+    requester_approval_counts: bool,
+    member_allowance: int,
+) -> Pod:
+    """The pod's outflow policy (owners only)."""
+    roles = sorted(set(approver_roles))
+    if not roles or not set(roles) <= set(Role.values) - {Role.VIEWER}:
+        raise PodError("approver_roles: one or more of owner, admin, member", code=PodErrorCode.INVALID_POLICY)
+    if approvals_required < 1 or approval_threshold < 0 or member_allowance < 0:
+        raise PodError(
+            "approvals_required ≥ 1; threshold and allowance ≥ 0 minor units", code=PodErrorCode.INVALID_POLICY
+        )
+
+    def within(pod: Pod) -> list[tuple[str, dict]]:
+        _acting(pod_id, actor_id, (Role.OWNER,))
+        pod.approval_threshold, pod.approvals_required = approval_threshold, approvals_required
+        pod.approver_roles, pod.requester_approval_counts = roles, requester_approval_counts
+        pod.member_allowance = member_allowance
+        pod.save()
+        return []
+
+    _pod_events(pod_id, within)
+    return Pod.objects.get(pk=pod_id)
+
+
+# --- goals and pledges ----------------------------------------------------------------------------
+
+
+def goal_set(
+    *,
+    pod_id: uuid.UUID,
+    actor_id: uuid.UUID,
+    amount: int,
+    currency: str,
+    deadline: datetime,
+    min_contributors: int = 1,
+    title: str = "",
+) -> PodGoal:
+    """Set the pod's goal (owners and admins; one open goal at a time): PodGoalSet."""
+    validate_amount(amount)
+    validate_currency(currency)
+    if deadline <= _now():
+        raise PodError("the deadline must be in the future", code=PodErrorCode.DEADLINE_PASSED)
+    created: list[PodGoal] = []
+
+    def within(pod: Pod) -> list[tuple[str, dict]]:
+        _acting(pod_id, actor_id, MANAGERS)
+        if PodGoal.objects.filter(pod_id=pod_id, status=PodGoal.Status.OPEN).exists():
+            raise PodError("the pod already has an open goal", code=PodErrorCode.GOAL_OPEN)
+        goal = PodGoal.objects.create(
+            pod=pod,
+            amount=amount,
+            currency=currency,
+            deadline=deadline,
+            min_contributors=max(1, min_contributors),
+            title=title,
+            created_by=actor_id,
+        )
+        created.append(goal)
+        data = {
+            "goal_id": str(goal.id),
+            "amount": amount,
+            "currency": currency,
+            "deadline": deadline.isoformat(),
+            "min_contributors": goal.min_contributors,
+            "actor": str(actor_id),
+        }
+        return [(EventType.POD_GOAL_SET, data)]
+
+    _pod_events(pod_id, within)
+    return created[0]
+
+
+def _goal_refusal(status: str, deadline: datetime, now: datetime) -> PodError | None:
+    if status == PodGoal.Status.OPEN and deadline > now:
+        return None
+    if status in (PodGoal.Status.REACHED, PodGoal.Status.REFUNDED):
+        return PodError("the goal was reached: pledges are closed", code=PodErrorCode.GOAL_REACHED)
+    return PodError("the goal's deadline has passed: pledges are closed", code=PodErrorCode.GOAL_EXPIRED)
+
+
+_GOAL_SHARE_SQL = f"SELECT status, deadline FROM {PodGoal._meta.db_table} WHERE id = %s"  # noqa: S608
+
+
+def pledge_make(
+    *,
+    pod_id: uuid.UUID,
+    goal_id: uuid.UUID,
+    member_id: uuid.UUID,
+    wallet_id: uuid.UUID,
+    amount: int,
+    reference: str,
+) -> Pledge:
+    """Pledge `amount` of the goal's currency from the member's own wallet: a hold there (the pod
+    is not locked). Refused once the goal is reached (`goal_reached`) or its deadline passed
+    (`goal_expired`), checked under a share lock of the goal's row (the capture's exclusive lock
+    waits for the pledges in flight, and keeps later ones out). The same `reference` pledges once.
+    When the pledged total reaches the goal, its capture is enqueued on commit."""
+    validate_amount(amount)
+    goal = PodGoal.objects.filter(pk=goal_id, pod_id=pod_id).first()
+    if goal is None:
+        raise PodError(f"goal {goal_id} not found", code=PodErrorCode.GOAL_NOT_FOUND)
+    _acting(pod_id, member_id, SPENDERS)
+    if (refusal := _goal_refusal(goal.status, goal.deadline, _now())) is not None:
+        raise refusal
+    owner = Wallet.objects.filter(pk=wallet_id).values_list("owner_id", flat=True).first()
+    if owner != member_id:
+        raise PodError(f"wallet {wallet_id} not found", code=PodErrorCode.WALLET_NOT_OWNED)
+    pledge_id = uuid.uuid4()
+
+    def within(hold: Hold) -> None:
+        with connection.cursor() as cursor:
+            share = " FOR SHARE" if connection.features.has_select_for_update else ""
+            cursor.execute(_GOAL_SHARE_SQL + share, [ledger.uuid_param(goal_id)])
+            status, deadline = cursor.fetchone()
+        if isinstance(deadline, str):  # SQLite
+            deadline = datetime.fromisoformat(deadline)
+        if (refusal := _goal_refusal(status, deadline, _now())) is not None:
+            raise refusal
+        Pledge.objects.create(
+            id=pledge_id,
+            pod_id=pod_id,
+            goal_id=goal_id,
+            hold=hold,
+            wallet_id=wallet_id,
+            member_id=member_id,
+            amount=amount,
+            currency=goal.currency,
+        )
+
+    hold = ledger_services.pledge_place(
+        wallet_id=wallet_id,
+        amount=amount,
+        currency=goal.currency,
+        reference=f"pledge:{goal_id}:{reference}",
+        pod_id=pod_id,
+        goal_id=goal_id,
+        pledge_id=pledge_id,
+        within=within,
+    )
+    pledge = Pledge.objects.select_related("hold").get(hold=hold)
+    if _pledged(goal_id) >= goal.amount:
+        _enqueue_capture(goal_id)
+    return pledge
+
+
+def _pledged(goal_id: uuid.UUID) -> int:
+    return Pledge.objects.filter(goal_id=goal_id, hold__status=Hold.Status.HELD).aggregate(t=Sum("amount"))["t"] or 0
+
+
+def _enqueue_capture(goal_id: uuid.UUID) -> None:
+    from .tasks import pod_goal_capture
+
+    transaction.on_commit(lambda: pod_goal_capture.delay(str(goal_id)), robust=True)
+
+
+class _Grown(Exception):
+    """Pledges committed after the capture read its set, on wallets it did not lock: read again."""
+
+
+def goal_capture(*, goal_id: uuid.UUID, final_attempt_takes_locked: bool = True) -> PodGoal:
+    """Capture every held pledge of a goal into the pod in ONE movement once they reach it (amount
+    and minimum contributors): exactly once, crash safe. The goal row is the state: OPEN until the
+    capture's transaction commits REACHED with the batch; a crash before that leaves nothing, a
+    re-run after it finds REACHED (and the journal's unique reference `podgoal:<id>`) and does
+    nothing. Pledges not in the batch (made on wallets the capture had not locked, or from a
+    wallet frozen meanwhile) are released afterwards, as are any left on a closed goal."""
+    for attempt in range(CAPTURE_ATTEMPTS):
+        goal = PodGoal.objects.get(pk=goal_id)
+        if goal.status != PodGoal.Status.OPEN:
+            break
+        held = list(
+            Pledge.objects.filter(goal_id=goal_id, hold__status=Hold.Status.HELD).values(
+                "hold_id", "amount", "member_id"
+            )
+        )
+        if sum(p["amount"] for p in held) < goal.amount or len({p["member_id"] for p in held}) < goal.min_contributors:
+            break
+        last = attempt == CAPTURE_ATTEMPTS - 1 and final_attempt_takes_locked
+
+        def decide(
+            locked: ledger.Locked, journal_id: uuid.UUID, last: bool = last
+        ) -> ledger_services.BatchCapture | None:
+            row = PodGoal.objects.select_for_update(no_key=True).get(pk=goal_id)
+            now = _now()
+            if row.status != PodGoal.Status.OPEN or row.deadline <= now:
+                return None
+            pledges = list(
+                Pledge.objects.filter(goal_id=goal_id, hold__status=Hold.Status.HELD).order_by("created_at", "id")
+            )
+            usable = [
+                p
+                for p in pledges
+                if p.wallet_id in locked.wallets and locked.wallets[p.wallet_id].status == Wallet.Status.ACTIVE
+            ]
+            missing = [p for p in pledges if p.wallet_id not in locked.wallets]
+            total = sum(p.amount for p in usable)
+            enough = total >= row.amount and len({p.member_id for p in usable}) >= row.min_contributors
+            if missing and not (enough and last):
+                raise _Grown()
+            if not enough:
+                return None
+            row.reach()
+            row.decided_at, row.captured_amount, row.journal_id = now, total, journal_id
+            row.save()
+            data = {
+                "goal_id": str(goal_id),
+                "amount": total,
+                "currency": row.currency,
+                "goal_amount": row.amount,
+                "pledges": len(usable),
+                "contributors": len({p.member_id for p in usable}),
+                "journal_id": str(journal_id),
+            }
+            return ledger_services.BatchCapture(
+                hold_ids=[p.hold_id for p in usable],
+                appends=[ledger.Append(row.pod_id, EventType.POD_GOAL_REACHED, data)],
+            )
+
+        try:
+            ledger_services.pledges_capture(
+                pod_id=goal.pod_id,
+                currency=goal.currency,
+                hold_ids=[p["hold_id"] for p in held],
+                reference=f"podgoal:{goal_id}",
+                decide=decide,
+            )
+        except _Grown:
+            continue
+        break
+    pledges_release_closed(goal_id=goal_id)
+    return PodGoal.objects.get(pk=goal_id)
+
+
+def goal_expire(*, goal_id: uuid.UUID) -> PodGoal:
+    """At an unmet deadline: the goal EXPIRES (PodGoalExpired; no pledge joins it after that) and
+    every held pledge is released (PledgeReleased on each member's wallet). Safe to run again."""
+    goal = PodGoal.objects.get(pk=goal_id)
+
+    def within(pod: Pod) -> list[tuple[str, dict]]:
+        row = PodGoal.objects.select_for_update(no_key=True).get(pk=goal_id)
+        if row.status != PodGoal.Status.OPEN or row.deadline > _now():
+            return []
+        pledged = Pledge.objects.filter(goal_id=goal_id, hold__status=Hold.Status.HELD).aggregate(t=Sum("amount"))["t"]
+        row.expire()
+        row.decided_at = _now()
+        row.save()
+        data = {"goal_id": str(goal_id), "goal_amount": row.amount, "currency": row.currency, "pledged": pledged or 0}
+        return [(EventType.POD_GOAL_EXPIRED, data)]
+
+    _pod_events(goal.pod_id, within, active=False)
+    pledges_release_closed(goal_id=goal_id)
+    return PodGoal.objects.get(pk=goal_id)
+
+
+def pledges_release_closed(*, goal_id: uuid.UUID) -> int:
+    """Release every pledge still held on a goal that is no longer open. Returns how many."""
+    goal = PodGoal.objects.get(pk=goal_id)
+    if goal.status == PodGoal.Status.OPEN:
+        return 0
+    reason = "goal_expired" if goal.status == PodGoal.Status.EXPIRED else "goal_reached"
+    released = 0
+    for hold_id in Pledge.objects.filter(goal_id=goal_id, hold__status=Hold.Status.HELD).values_list(
+        "hold_id", flat=True
+    ):
+        ledger_services.pledge_release(hold_id=hold_id, reason=reason)
+        released += 1
+    return released
+
+
+def goals_sweep(*, now: datetime | None = None) -> dict[str, int]:
+    """The beat job: expire open goals past their deadline (releasing their pledges), capture open
+    goals whose pledges reach them (the safety net of the on-commit task), release pledges left on
+    closed goals."""
+    now = now or _now()
+    counts = {"expired": 0, "captured": 0, "released": 0}
+    for goal_id in PodGoal.objects.filter(status=PodGoal.Status.OPEN, deadline__lte=now).values_list("id", flat=True):
+        if goal_expire(goal_id=goal_id).status == PodGoal.Status.EXPIRED:
+            counts["expired"] += 1
+    for goal_id, amount in PodGoal.objects.filter(status=PodGoal.Status.OPEN).values_list("id", "amount"):
+        if _pledged(goal_id) >= amount and goal_capture(goal_id=goal_id).status == PodGoal.Status.REACHED:
+            counts["captured"] += 1
+    stale = (
+        Pledge.objects.filter(hold__status=Hold.Status.HELD)
+        .exclude(goal__status=PodGoal.Status.OPEN)
+        .values_list("goal_id", flat=True)
+        .distinct()
+    )
+    for goal_id in list(stale):
+        counts["released"] += pledges_release_closed(goal_id=goal_id)
+    return counts
+
+
+# --- refunds --------------------------------------------------------------------------------------
+
+
+def _net_contributions(pod_id: uuid.UUID, currency: str) -> dict[uuid.UUID, int]:
+    rows = PodContribution.objects.filter(pod_id=pod_id, currency=currency)
+    return {
+        w: net for w, paid, back in rows.values_list("wallet_id", "paid_in", "refunded") if (net := paid - back) > 0
+    }
+
+
+def _refund(
+    *, pod_id: uuid.UUID, currency: str, reference: str, plan: Callable[[int], dict[uuid.UUID, int]]
+) -> list[PodRefund]:
+    """Pay `plan(balance)` ({wallet: amount}) out of the pod as refunds, re-planned under the
+    locks (a payment that raced the planning makes it run again)."""
+    for _ in range(3):
+        balance = (
+            Balance.objects.filter(wallet_id=pod_id, currency=currency).values_list("posted", flat=True).first() or 0
+        )
+        full = plan(balance)
+        shares = {w: a for w, a in full.items() if a > 0}
+        if not shares:
+            return []
+        refunds = sorted(shares.items(), key=lambda item: str(item[0]))
+
+        def within(locked: ledger.Locked, balance: int = balance, full: dict = full) -> None:
+            # Under the pod's lock: the balance and the contributions are what the plan was made of.
+            row = locked.balances.get((pod_id, currency))
+            if row is None or (row.posted, row.held) != (balance, 0) or plan(balance) != full:
+                raise LedgerError("the pod moved while refunds were planned", code=LedgerErrorCode.CONCURRENCY_CONFLICT)
+
+        version = Wallet.objects.filter(pk=pod_id).values_list("version", flat=True).get()
+        run = f"{reference}:v{version}"
+        try:
+            journal_ids = ledger_services.refunds_pay(
+                from_wallet_id=pod_id,
+                currency=currency,
+                refunds=refunds,
+                reference=run,
+                data={"pod_id": str(pod_id)},
+                within=within,
+            )
+        except LedgerError as exc:
+            if exc.code == LedgerErrorCode.CONCURRENCY_CONFLICT:
+                continue
+            raise
+        owners = dict(Wallet.objects.filter(pk__in=shares).values_list("id", "owner_id"))
+        return [
+            PodRefund.objects.get_or_create(
+                journal_id=journal_id,
+                defaults={
+                    "pod_id": pod_id,
+                    "reference": run,
+                    "wallet_id": wallet_id,
+                    "member_id": owners[wallet_id],
+                    "currency": currency,
+                    "amount": amount,
+                },
+            )[0]
+            for journal_id, (wallet_id, amount) in zip(journal_ids, refunds, strict=True)
+        ]
+    raise LedgerError(
+        "the pod kept moving while refunds were planned; try again", code=LedgerErrorCode.CONCURRENCY_CONFLICT
+    )
+
+
+def refund_plan(balance: int, contributions: dict[uuid.UUID, int], currency: str = "") -> dict[uuid.UUID, int]:
+    """The pro-rata refund of `balance` to net `contributions`: exact, nobody above their net."""
+    total = sum(contributions.values())
+    if balance > total:
+        raise PodError(
+            f"the pod holds {balance} {currency} but its members' net contributions are {total}:"
+            f" move the {balance - total} not paid in by a member out with an outflow first",
+            code=PodErrorCode.UNATTRIBUTED_FUNDS,
+        )
+    return pro_rata(balance, contributions)
+
+
+def pod_dissolve(*, pod_id: uuid.UUID, actor_id: uuid.UUID) -> list[PodRefund]:
+    """Dissolve the pod (owners): it stops taking goals, pledges and outflows (pending outflows
+    expire), every currency's balance is refunded pro rata to the net contributions (each refund a
+    transfer; largest remainder: exact to the minor unit, nobody above what they put in), and the
+    pod's wallet is closed. Refused while a goal is open (`goal_already_open`). Safe to run again."""
+
+    def within(pod: Pod) -> list[tuple[str, dict]]:
+        _acting(pod_id, actor_id, (Role.OWNER,))
+        if PodGoal.objects.filter(pod_id=pod_id, status=PodGoal.Status.OPEN).exists():
+            raise PodError("the pod has an open goal: wait for it to be reached or expire", code=PodErrorCode.GOAL_OPEN)
+        events = []
+        for outflow in PodOutflow.objects.select_for_update(no_key=True).filter(
+            pod_id=pod_id, status=PodOutflow.Status.PENDING
+        ):
+            outflow.expire()
+            outflow.decided_at = _now()
+            outflow.save()
+            events.append((EventType.POD_OUTFLOW_REJECTED, {"outflow_id": str(outflow.id), "reason": "pod_dissolved"}))
+        if pod.status == Pod.Status.ACTIVE:
+            pod.dissolve()
+            pod.save()
+        return events
+
+    _pod_events(pod_id, within, active=False)
+    refunds: list[PodRefund] = []
+    currencies = Balance.objects.filter(wallet_id=pod_id, posted__gt=0).values_list("currency", flat=True)
+    for currency in sorted(currencies):
+
+        def plan(balance: int, currency: str = currency) -> dict[uuid.UUID, int]:
+            return refund_plan(balance, _net_contributions(pod_id, currency), currency)
+
+        refunds += _refund(pod_id=pod_id, currency=currency, reference=f"pod-dissolve:{pod_id}:{currency}", plan=plan)
+    if Wallet.objects.filter(pk=pod_id).values_list("status", flat=True).get() != Wallet.Status.CLOSED:
+        ledger_services.wallet_close(
+            wallet_id=pod_id, actor=f"pod:{actor_id}", reason="CrowdPod dissolved; refunded pro rata"
+        )
+    return refunds
+
+
+def goal_refund(*, goal_id: uuid.UUID, actor_id: uuid.UUID) -> list[PodRefund]:
+    """Refund a reached goal (owners): what it captured (or what is left of it in the pod) goes
+    back to its pledgers pro rata to what each had captured, capped at their net contribution."""
+    goal = PodGoal.objects.filter(pk=goal_id).first()
+    if goal is None:
+        raise PodError(f"goal {goal_id} not found", code=PodErrorCode.GOAL_NOT_FOUND)
+
+    def within(pod: Pod) -> list[tuple[str, dict]]:
+        _acting(goal.pod_id, actor_id, (Role.OWNER,))
+        row = PodGoal.objects.select_for_update(no_key=True).get(pk=goal_id)
+        if row.status != PodGoal.Status.REACHED:
+            raise PodError(f"the goal is {row.status.lower()}, not reached", code=PodErrorCode.GOAL_NOT_REACHED)
+        return []
+
+    _pod_events(goal.pod_id, within)
+    captured: dict[uuid.UUID, int] = defaultdict(int)
+    for wallet_id, amount in Pledge.objects.filter(goal_id=goal_id, hold__status=Hold.Status.CAPTURED).values_list(
+        "wallet_id", "amount"
+    ):
+        captured[wallet_id] += amount
+
+    def plan(balance: int) -> dict[uuid.UUID, int]:
+        net = _net_contributions(goal.pod_id, goal.currency)
+        weights = {w: min(a, net.get(w, 0)) for w, a in captured.items()}
+        return pro_rata(min(balance, sum(weights.values())), weights)
+
+    refunds = _refund(pod_id=goal.pod_id, currency=goal.currency, reference=f"pod-goal-refund:{goal_id}", plan=plan)
+
+    def mark(pod: Pod) -> list[tuple[str, dict]]:
+        row = PodGoal.objects.select_for_update(no_key=True).get(pk=goal_id)
+        if row.status == PodGoal.Status.REACHED:
+            row.refund()
+            row.save()
+        return []
+
+    _pod_events(goal.pod_id, mark)
+    return refunds
+
+
+# --- outflows -------------------------------------------------------------------------------------
+
+
+def _allowance_used(pod_id: uuid.UUID, member_id: uuid.UUID, currency: str, now: datetime) -> int:
+    return (
+        PodOutflow.objects.filter(
+            pod_id=pod_id,
+            requested_by=member_id,
+            currency=currency,
+            within_allowance=True,
+            created_at__gt=now - timedelta(hours=24),
+        )
+        .exclude(status__in=[PodOutflow.Status.FAILED, PodOutflow.Status.REJECTED, PodOutflow.Status.EXPIRED])
+        .aggregate(t=Sum("amount"))["t"]
+        or 0
+    )
+
+
+def outflow_request(
+    *,
+    pod_id: uuid.UUID,
+    member_id: uuid.UUID,
+    to_wallet_id: uuid.UUID,
+    amount: int,
+    currency: str,
+    memo: str = "",
+) -> PodOutflow:
+    """Ask for money to leave the pod (owners, admins, members): PodOutflowRequested. Within the
+    policy's threshold and the requester's 24 h allowance it is approved at once; otherwise it
+    waits for approvals until it expires (`POD_OUTFLOW_TTL_SECONDS`). An approved outflow runs at
+    once, after this transaction, as a TransferSaga (`outflow_execute`)."""
+    validate_amount(amount)
+    validate_currency(currency)
+    if to_wallet_id == pod_id:
+        raise LedgerError("a wallet cannot transfer to itself", code=LedgerErrorCode.SAME_WALLET)
+    if not Wallet.objects.filter(pk=to_wallet_id).exists():
+        raise LedgerError(f"wallet {to_wallet_id} does not exist", code=LedgerErrorCode.WALLET_NOT_FOUND)
+    created: list[PodOutflow] = []
+
+    def within(pod: Pod) -> list[tuple[str, dict]]:
+        _acting(pod_id, member_id, SPENDERS)
+        now = _now()
+        # Under the pod's lock: two requests of one member cannot both spend the same allowance.
+        allowed = amount <= pod.approval_threshold and (
+            _allowance_used(pod_id, member_id, currency, now) + amount <= pod.member_allowance
+        )
+        outflow = PodOutflow(
+            pod=pod,
+            requested_by=member_id,
+            to_wallet_id=to_wallet_id,
+            amount=amount,
+            currency=currency,
+            memo=memo,
+            within_allowance=allowed,
+            approvals_required=0 if allowed else pod.approvals_required,
+            expires_at=now + _outflow_ttl(),
+        )
+        data = {
+            "outflow_id": str(outflow.id),
+            "amount": amount,
+            "currency": currency,
+            "to_wallet_id": str(to_wallet_id),
+            "requested_by": str(member_id),
+            "approvals_required": outflow.approvals_required,
+        }
+        events = [(EventType.POD_OUTFLOW_REQUESTED, data)]
+        if allowed:
+            outflow.approve()
+            outflow.decided_at = now
+            events.append((EventType.POD_OUTFLOW_APPROVED, {"outflow_id": str(outflow.id), "via": "allowance"}))
+        outflow.save(force_insert=True)
+        created.append(outflow)
+        return events
+
+    _pod_events(pod_id, within)
+    outflow = created[0]
+    if outflow.status == PodOutflow.Status.APPROVED:
+        return outflow_execute(outflow_id=outflow.id)
+    return outflow
+
+
+def _expire(outflow: PodOutflow, now: datetime) -> list[tuple[str, dict]]:
+    outflow.expire()
+    outflow.decided_at = now
+    outflow.save()
+    return [(EventType.POD_OUTFLOW_REJECTED, {"outflow_id": str(outflow.id), "reason": "expired"})]
+
+
+def outflow_vote(*, outflow_id: uuid.UUID, member_id: uuid.UUID, approve: bool, reason: str = "") -> PodOutflow:
+    """An eligible member approves or rejects a pending outflow (each member once). At the
+    quorum it becomes APPROVED and runs once: two approvals racing are serialised by the pod's
+    wallet lock and the outflow row's lock, so only one of them sees the quorum reached. It is
+    REJECTED once the approvals still possible cannot reach the quorum; an expired request moves
+    nothing. PodOutflowApproved / PodOutflowRejected on the pod's stream for every vote."""
+    found = PodOutflow.objects.filter(pk=outflow_id).values_list("pod_id", flat=True).first()
+    if found is None:
+        raise PodError(f"outflow {outflow_id} not found", code=PodErrorCode.OUTFLOW_NOT_FOUND)
+    pod_id = found
+    refusal: list[PodError] = []
+
+    def within(pod: Pod) -> list[tuple[str, dict]]:
+        voter = _member(pod_id, member_id)
+        if voter is None or voter.status != PodMember.Status.ACTIVE:
+            raise PodError(f"pod {pod_id} not found", code=PodErrorCode.POD_NOT_FOUND)
+        outflow = PodOutflow.objects.select_for_update(no_key=True).get(pk=outflow_id)
+        now = _now()
+        if outflow.status == PodOutflow.Status.PENDING and outflow.expires_at <= now:
+            refusal.append(PodError("the outflow request expired", code=PodErrorCode.OUTFLOW_NOT_PENDING))
+            return _expire(outflow, now)  # the expiry is written; the vote is refused
+        if outflow.status != PodOutflow.Status.PENDING:
+            raise PodError(f"the outflow is {outflow.status.lower()}", code=PodErrorCode.OUTFLOW_NOT_PENDING)
+        if voter.role not in pod.approver_roles:
+            raise PodError(
+                f"a pod {voter.role} cannot approve outflows (the policy names {', '.join(pod.approver_roles)})",
+                code=PodErrorCode.NOT_ELIGIBLE,
+            )
+        if PodOutflowVote.objects.filter(outflow_id=outflow_id, member_id=member_id).exists():
+            raise PodError("this member already voted on this outflow", code=PodErrorCode.ALREADY_DECIDED)
+        counted = member_id != outflow.requested_by or pod.requester_approval_counts
+        PodOutflowVote.objects.create(
+            pod_id=pod_id,
+            outflow=outflow,
+            member_id=member_id,
+            decision=PodOutflowVote.Decision.APPROVE if approve else PodOutflowVote.Decision.REJECT,
+            counted=counted,
+        )
+        votes = list(
+            PodOutflowVote.objects.filter(outflow_id=outflow_id).values_list("member_id", "decision", "counted")
+        )
+        approvals = sum(1 for _, d, c in votes if d == PodOutflowVote.Decision.APPROVE and c)
+        eligible = PodMember.objects.filter(
+            pod_id=pod_id, status=PodMember.Status.ACTIVE, role__in=pod.approver_roles
+        ).values_list("member_id", flat=True)
+        voted = {m for m, _, _ in votes}
+        possible = approvals + sum(
+            1 for m in eligible if m not in voted and (m != outflow.requested_by or pod.requester_approval_counts)
+        )
+        data = {
+            "outflow_id": str(outflow_id),
+            "member_id": str(member_id),
+            "approvals": approvals,
+            "approvals_required": outflow.approvals_required,
+        }
+        if approvals >= outflow.approvals_required:
+            outflow.approve()
+            outflow.decided_at = now
+            outflow.save()
+            return [(EventType.POD_OUTFLOW_APPROVED, {**data, "status": outflow.status})]
+        if possible < outflow.approvals_required:
+            outflow.reject()
+            outflow.decided_at = now
+            outflow.save()
+        event = EventType.POD_OUTFLOW_APPROVED if approve else EventType.POD_OUTFLOW_REJECTED
+        if not approve and reason:
+            data["reason"] = reason[:500]
+        return [(event, {**data, "status": outflow.status})]
+
+    _pod_events(pod_id, within)
+    if refusal:
+        raise refusal[0]
+    outflow = PodOutflow.objects.get(pk=outflow_id)
+    if outflow.status == PodOutflow.Status.APPROVED:
+        return outflow_execute(outflow_id=outflow_id)
+    return outflow
+
+
+def outflow_reference(outflow_id: uuid.UUID) -> str:
+    return f"pod-outflow:{outflow_id}"
+
+
+def outflow_execute(*, outflow_id: uuid.UUID) -> PodOutflow:
+    """Run an APPROVED outflow as a TransferSaga out of the pod: screening, the velocity limit and
+    review apply as to any transfer (`sagas.services.transfer_start`, outside any transaction).
+    Exactly once: the saga's reference is the outflow's, unique. EXECUTED once the saga started
+    (its Operation says how far it got), FAILED when it was refused on the spot."""
+    from sagas import services as sagas
+    from sagas.models import Saga
+
+    outflow = PodOutflow.objects.get(pk=outflow_id)
+    if outflow.status != PodOutflow.Status.APPROVED:
+        return outflow
+    saga = sagas.transfer_start(
+        from_wallet_id=outflow.pod_id,
+        to_wallet_id=outflow.to_wallet_id,
+        amount=outflow.amount,
+        currency=outflow.currency,
+        memo=outflow.memo or f"CrowdPod outflow {outflow.id}",
+        reference=outflow_reference(outflow.id),
+        requested_by=str(outflow.requested_by),
+    )
+    with transaction.atomic():
+        row = PodOutflow.objects.select_for_update(no_key=True).get(pk=outflow_id)
+        if row.status == PodOutflow.Status.APPROVED:
+            row.saga_id = saga.id
+            if saga.state == Saga.State.FAILED:
+                row.failed()
+                row.error_code = saga.error_code or "transfer_failed"
+            else:
+                row.executed()
+            row.save()
+    return PodOutflow.objects.get(pk=outflow_id)
+
+
+def outflows_sweep(*, now: datetime | None = None) -> dict[str, int]:
+    """The beat job: expire pending outflows past their time; run approved ones that did not run
+    (a crash between the approval's commit and the saga's start)."""
+    now = now or _now()
+    counts = {"expired": 0, "executed": 0}
+    due = PodOutflow.objects.filter(status=PodOutflow.Status.PENDING, expires_at__lte=now)
+    for outflow_id, pod_id in due.values_list("id", "pod_id"):
+
+        def within(pod: Pod, outflow_id: uuid.UUID = outflow_id) -> list[tuple[str, dict]]:
+            row = PodOutflow.objects.select_for_update(no_key=True).get(pk=outflow_id)
+            if row.status != PodOutflow.Status.PENDING or row.expires_at > _now():
+                return []
+            counts["expired"] += 1
+            return _expire(row, _now())
+
+        _pod_events(pod_id, within, active=False)
+    # Approved a while ago and still not run: the request that approved it died before starting it.
+    stuck = PodOutflow.objects.filter(
+        Q(status=PodOutflow.Status.APPROVED),
+        Q(decided_at__isnull=True) | Q(decided_at__lte=now - timedelta(seconds=30)),
+    )
+    for outflow_id in stuck.values_list("id", flat=True):
+        outflow_execute(outflow_id=outflow_id)
+        counts["executed"] += 1
+    return counts

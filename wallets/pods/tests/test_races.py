@@ -1,0 +1,151 @@
+"""Real parallel PostgreSQL connections (threads, one connection each): pledges racing a goal,
+approvals racing a quorum. After each: one capture, exact amounts, reconcile and chains clean."""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+from django.db import connections
+from django.utils import timezone
+
+from sagas.models import Saga
+from wallets.errors import LedgerError
+from wallets.integrity import reconcile, verify_chains
+from wallets.models import Balance, Hold, JournalEntry
+from wallets.pods import services
+from wallets.pods.errors import PodError
+from wallets.pods.models import Pledge, PodGoal, PodOutflow, Role
+from wallets.pods.tests.factories import crew
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="PostgreSQL locking"),
+]
+
+
+def _parallel(work, items, workers=16):
+    def run(item):
+        try:
+            return work(item)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(run, items))
+
+
+def test_fifty_pledges_racing_the_goal_are_captured_once_with_exact_amounts():
+    group = crew(members=49, amount=100_00)
+    goal = services.goal_set(
+        pod_id=group.pod_id, actor_id=group.owner, amount=600_00, currency="USD",
+        deadline=timezone.now() + timedelta(days=1),
+    )  # fmt: skip
+    start = threading.Barrier(16, timeout=60)
+
+    def pledge(member):
+        try:
+            start.wait()
+        except threading.BrokenBarrierError:
+            pass
+        try:
+            services.pledge_make(
+                pod_id=group.pod_id, goal_id=goal.id, member_id=member, wallet_id=group.wallets[member].id,
+                amount=20_00, reference=str(uuid.uuid4()),
+            )  # fmt: skip
+        except PodError as exc:
+            return exc.code
+        services.goal_capture(goal_id=goal.id)  # what the on-commit task does
+        return "pledged"
+
+    outcomes = _parallel(pledge, list(group.wallets))
+    assert set(outcomes) <= {"pledged", "goal_reached"}
+    services.goals_sweep()  # the beat: anything left held on the closed goal is released
+    goal = PodGoal.objects.get(pk=goal.id)
+    assert goal.status == PodGoal.Status.REACHED
+    captured = Pledge.objects.filter(goal=goal, hold__status=Hold.Status.CAPTURED)
+    assert goal.captured_amount == sum(p.amount for p in captured) >= 600_00
+    assert Balance.objects.get(wallet_id=group.pod_id, currency="USD").posted == goal.captured_amount
+    assert JournalEntry.objects.filter(reference=f"podgoal:{goal.id}").count() == 1
+    assert Pledge.objects.filter(goal=goal).count() == outcomes.count("pledged")
+    assert not Pledge.objects.filter(goal=goal, hold__status=Hold.Status.HELD).exists()
+    for member, wallet in group.wallets.items():
+        posted = Balance.objects.get(wallet=wallet, currency="USD").posted
+        assert posted in (100_00, 80_00)
+        assert (posted == 80_00) == captured.filter(member_id=member).exists()
+    assert verify_chains() == []
+    assert reconcile() == []
+
+
+def test_deadline_expiry_releases_every_hold_while_pledges_race_it():
+    group = crew(members=15, amount=100_00)
+    goal = services.goal_set(
+        pod_id=group.pod_id, actor_id=group.owner, amount=10_000_00, currency="USD",
+        deadline=timezone.now() + timedelta(days=1),
+    )  # fmt: skip
+    members = list(group.wallets)
+
+    def work(i):
+        if i == 8:
+            PodGoal.objects.filter(pk=goal.id).update(deadline=timezone.now())
+            return services.goals_sweep()["expired"]
+        try:
+            services.pledge_make(
+                pod_id=group.pod_id, goal_id=goal.id, member_id=members[i], wallet_id=group.wallets[members[i]].id,
+                amount=10_00, reference=str(uuid.uuid4()),
+            )  # fmt: skip
+        except PodError as exc:
+            return exc.code
+        return "pledged"
+
+    _parallel(work, range(len(members)))
+    services.goals_sweep()
+    assert PodGoal.objects.get(pk=goal.id).status == PodGoal.Status.EXPIRED
+    assert not Pledge.objects.filter(goal=goal, hold__status=Hold.Status.HELD).exists()
+    assert not Balance.objects.filter(held__gt=0).exists()
+    for wallet in group.wallets.values():
+        assert Balance.objects.get(wallet=wallet, currency="USD").posted == 100_00
+    assert verify_chains() == []
+    assert reconcile() == []
+
+
+def test_approvals_racing_the_quorum_execute_the_outflow_once():
+    group = crew(members=6, role=Role.ADMIN, amount=100_00)
+    payer = next(m for m in group.wallets if m != group.owner)
+    services.pledge_make  # noqa: B018
+    from sagas import services as sagas
+
+    sagas.transfer_start(
+        from_wallet_id=group.wallets[payer].id, to_wallet_id=group.pod_id, amount=50_00, currency="USD", memo="",
+        reference=str(uuid.uuid4()), requested_by=str(payer),
+    )  # fmt: skip
+    services.policy_set(
+        pod_id=group.pod_id, actor_id=group.owner, approval_threshold=0, approvals_required=2,
+        approver_roles=["owner", "admin"], requester_approval_counts=False, member_allowance=0,
+    )  # fmt: skip
+    target = group.wallets[group.owner].id
+    outflow = services.outflow_request(
+        pod_id=group.pod_id, member_id=group.owner, to_wallet_id=target, amount=30_00, currency="USD"
+    )
+    assert outflow.status == PodOutflow.Status.PENDING
+    voters = [m for m in group.wallets if m != group.owner]
+
+    def vote(member):
+        try:
+            return services.outflow_vote(outflow_id=outflow.id, member_id=member, approve=True).status
+        except (PodError, LedgerError) as exc:
+            return exc.code
+
+    outcomes = _parallel(vote, voters, workers=6)
+    assert outcomes.count("outflow_not_pending") == len(voters) - 2, outcomes
+    outflow = PodOutflow.objects.get(pk=outflow.id)
+    assert outflow.status == PodOutflow.Status.EXECUTED
+    assert Saga.objects.filter(reference=services.outflow_reference(outflow.id)).count() == 1
+    assert Balance.objects.get(wallet_id=group.pod_id, currency="USD").posted == 20_00
+    assert verify_chains() == []
+    assert reconcile() == []

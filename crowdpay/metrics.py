@@ -160,6 +160,9 @@ def metrics_view(request):
     """`GET /metrics`: django-prometheus' request metrics, the domain metrics and the ledger gauges."""
     registry = process_registry()
     registry.register(LedgerCollector())
+    from crowdpay.webhooks.metrics import WebhookCollector
+
+    registry.register(WebhookCollector())
     return HttpResponse(prometheus_client.generate_latest(registry), content_type=prometheus_client.CONTENT_TYPE_LATEST)
 
 

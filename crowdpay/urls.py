@@ -15,6 +15,8 @@ urlpatterns = [
     path("v1/", include("wallets.api.urls")),
     path("v1/", include("sagas.api.urls")),
     path("v1/", include("compliance.api.urls")),
+    path("v1/", include("wallets.pods.api.urls")),
+    path("v1/", include("crowdpay.webhooks.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),

@@ -55,6 +55,7 @@ from compliance import services as compliance_services
 from crowdpay.errors import require_reason
 from crowdpay.inserts import insert_statement
 from crowdpay.metrics_sagas import record_screening
+from crowdpay.webhooks import outbox as webhooks_outbox
 from wallets import services as ledger
 from wallets.currencies import validate_amount, validate_currency
 from wallets.errors import LedgerError, LedgerErrorCode
@@ -318,6 +319,7 @@ def _record(saga: Saga, *, step: str, result: str, detail: dict | None = None, w
         saga.next_attempt_at = now + (wait or lease())
     saga.save()
     SagaStep.objects.create(saga=saga, step=step, result=result, detail=detail or {})
+    webhooks_outbox.operation_changed(saga)  # succeeded / failed / in review: told in this transaction
     log.info("saga step", extra={"saga_id": str(saga.id), "step": step, "result": result, "state": saga.state})
     return saga
 
@@ -407,6 +409,7 @@ def _create(fields: dict, expected: dict, *, steps: list[tuple[str, str, dict]],
             )
             saga.save(force_insert=True)
             SagaStep.objects.bulk_create([SagaStep(saga=saga, step=s, result=r, detail=d) for s, r, d in steps])
+            webhooks_outbox.operation_changed(saga)
             if enqueue and saga.next_attempt_at is not None:
                 _enqueue(saga.id)
     except IntegrityError:
@@ -631,7 +634,7 @@ def _transfer_instant(fields: dict, expected: dict, screened: tuple) -> Saga:
             SagaStep(saga=saga, step="transfer", result="completed", detail={"journal_id": str(journal_id)}),
         ]
         created.append(saga)
-        return [insert_statement([saga]), insert_statement(steps)]
+        return [insert_statement([saga]), insert_statement(steps), *webhooks_outbox.operation_statements(saga)]
 
     try:
         ledger.transfer_execute(

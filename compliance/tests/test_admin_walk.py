@@ -11,7 +11,8 @@ it. A URL whose arguments the walk cannot fill fails the walk: teach `_arguments
 rather than leave the page out.
 
 Roles: a superuser, a compliance officer (the group of compliance/roles.py), a support agent
-(`factories.SUPPORT_PERMISSIONS`: reads the ledger and sagas, KYC masked) and an anonymous visitor.
+(`factories.SUPPORT_PERMISSIONS`: reads the ledger, sagas and CrowdPods, KYC masked) and an
+anonymous visitor. Officers and support see the CrowdPod pages (200), read-only.
 """
 
 from __future__ import annotations
@@ -35,9 +36,11 @@ from django.urls import URLPattern, URLResolver, reverse
 from compliance import screening, selectors, services
 from compliance.models import AuditEntry, KycProfile, ReviewCase, RiskAssessment
 from compliance.tests.factories import officer_user, profile, saga_row, support_user
+from crowdpay.webhooks.tests.factories import webhook_rows
 from sagas import services as sagas
 from sagas.models import FxRate, Payout, Saga, SagaStep
 from wallets.models import Balance, Event, Hold, JournalEntry, Posting, Wallet
+from wallets.pods.tests.factories import pod_rows
 from wallets.tests.factories import WalletFactory, funded
 
 # The back-office's write surface: where someone may add, change or delete at all (given the
@@ -205,6 +208,9 @@ def _build_world() -> World:
                 saga_row(kind=kind, state=state, wallet=next(places), counterparty=pod)
     for wallet in wallets.values():  # every wallet page shows sagas, of every state
         saga_row(kind=Saga.Kind.TRANSFER, state=Saga.State.STARTED, wallet=wallet, counterparty=main)
+
+    webhook_rows(wallet=main)  # endpoints, monitors, deliveries and attempts in every state
+    pod_rows()  # CrowdPods: members, goals, pledges, outflows, refunds in every state
 
     return World(
         users=users,
@@ -510,6 +516,30 @@ def test_every_wallet_page_lists_its_sagas_whatever_their_state(world, client):
         # the officer is offered exactly the wallet's FSM transitions
         offered = {name for name, _ in page.context["object_actions"]}
         assert offered == {t.name for t in wallet.get_available_status_transitions()}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["officer", "support"])
+def test_officers_see_every_pod_page_read_only(world, client, role):
+    """The CrowdPod page (members, goal progress, pledges, pending approvals, contributions) opens
+    for officers and support, every pod in every state, and nothing on it can be changed."""
+    from wallets.pods.models import Pod
+
+    user = world.users[role]
+    client.force_login(user)
+    assert client.get(reverse("admin:pods_pod_changelist")).status_code == 200
+    pods = list(Pod.objects.order_by("pk"))
+    assert {p.status for p in pods} == set(_choices(Pod, "status"))
+    for pod in pods:
+        page = client.get(reverse("admin:pods_pod_change", args=[pod.pk]))
+        assert page.status_code == 200, pod
+        assert page.context["has_change_permission"] is False
+        shown = {f.opts.model._meta.model_name for f in page.context["inline_admin_formsets"]}
+        assert shown == {"podmember", "podgoal", "pledge", "podoutflow"}
+        for inline in page.context["inline_admin_formsets"]:
+            assert not (inline.has_add_permission or inline.has_change_permission or inline.has_delete_permission)
+        assert client.get(reverse("admin:pods_pod_delete", args=[pod.pk])).status_code == 403
+    assert client.get(reverse("admin:pods_pod_add")).status_code == 403
 
 
 @pytest.mark.django_db

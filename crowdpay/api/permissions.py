@@ -39,6 +39,9 @@ WalletTransferScope = scope_required("wallet:transfer")
 WalletAdminScope = scope_required("wallet:admin")
 KycWriteScope = scope_required("kyc:write")
 KycReadScope = scope_required("kyc:read")
+PodReadScope = scope_required("pod:read")
+PodWriteScope = scope_required("pod:write")
+WebhookManageScope = scope_required("webhook:manage")
 
 SCOPES = {
     "wallet:create": "open wallets",
@@ -49,4 +52,7 @@ SCOPES = {
     "wallet:admin": "act on any owner's wallets (service scope)",
     "kyc:write": "submit (or resubmit) the caller's own KYC/KYB profile",
     "kyc:read": "read the caller's own KYC/KYB status",
+    "pod:read": "read the CrowdPods the caller belongs to: members, goals, pledges, outflows, contributions",
+    "pod:write": "act in the caller's CrowdPods as their pod role allows (members, goals, pledges, outflows, votes)",
+    "webhook:manage": "manage the caller's own webhook endpoints, their delivery log, and balance monitors",
 }

@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "wallets",
     "sagas",
     "compliance",
+    "crowdpay.webhooks",
+    "wallets.pods.apps.PodsConfig",
 ]
 
 MIDDLEWARE = [
@@ -321,7 +323,28 @@ SPECTACULAR_SETTINGS = {
         "WalletStatusEnum": "wallets.models.Wallet.Status",
         "OperationKindEnum": "crowdpay.api.fields.OPERATION_KINDS",
         "OperationStatusEnum": "crowdpay.api.fields.OPERATION_STATUSES",
+        "WebhookEndpointStatusEnum": "crowdpay.webhooks.models.Endpoint.Status",
+        "WebhookDeliveryStatusEnum": "crowdpay.webhooks.models.Delivery.Status",
     },
+    # The event types subscribers receive (crowdpay/webhooks/schema.py): OpenAPI 3.1 webhooks, moved
+    # under `x-webhooks` (ReDoc's extension) since this document is OpenAPI 3.0.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "crowdpay.webhooks.schema.as_x_webhooks",
+    ],
+    "WEBHOOKS": [
+        f"crowdpay.webhooks.schema.{_event}"
+        for _event in (
+            "OPERATION_SUCCEEDED",
+            "OPERATION_FAILED",
+            "OPERATION_PENDING_REVIEW",
+            "WALLET_FROZEN",
+            "WALLET_UNFROZEN",
+            "WALLET_CLOSED",
+            "WALLET_BALANCE_BELOW",
+            "WALLET_BALANCE_ABOVE",
+        )
+    ],
 }
 
 # --- Compliance (see compliance/screening.py) ---------------------------------------------------
@@ -378,4 +401,38 @@ CELERY_BEAT_SCHEDULE["compliance-outflow-buckets-prune"] = {
 CELERY_BEAT_SCHEDULE["compliance-review-cases-open-missing"] = {
     "task": "compliance.tasks.review_cases_open_missing",
     "schedule": 60.0,
+}
+
+# --- CrowdPods (wallets.pods) ---------------------------------------------------------------------
+# Seconds a pod's outflow request waits for its approvals before it expires (moving nothing).
+POD_OUTFLOW_TTL_SECONDS = env.int("POD_OUTFLOW_TTL_SECONDS", default=7 * 24 * 3600)
+# The pods' beat jobs: goal deadlines (expire and release every pledge), missed captures, and
+# pending outflows past their time.
+POD_SWEEP_SECONDS = env.float("POD_SWEEP_SECONDS", default=30.0)
+CELERY_BEAT_SCHEDULE["pods-goals-sweep"] = {"task": "pods.tasks.pod_goals_sweep", "schedule": POD_SWEEP_SECONDS}
+CELERY_BEAT_SCHEDULE["pods-outflows-sweep"] = {"task": "pods.tasks.pod_outflows_sweep", "schedule": POD_SWEEP_SECONDS}
+
+# --- Webhooks to subscribers (crowdpay/webhooks) ------------------------------------------------
+# Retry schedule of a delivery, in seconds after the previous failure (the first entry: after the
+# change is committed): about a day and a half over eight attempts, then the delivery is given up.
+WEBHOOK_RETRY_SCHEDULE = env.list(
+    "WEBHOOK_RETRY_SCHEDULE", cast=float, default=[0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0]
+)
+# An endpoint whose every attempt failed for this long is disabled (an alert in the admin).
+WEBHOOK_DISABLE_AFTER_SECONDS = env.int("WEBHOOK_DISABLE_AFTER_SECONDS", default=5 * 24 * 3600)
+# After a secret rotation the previous secret signs too (both signatures sent) for this long.
+WEBHOOK_SECRET_OVERLAP_SECONDS = env.int("WEBHOOK_SECRET_OVERLAP_SECONDS", default=24 * 3600)
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = env.float("WEBHOOK_CONNECT_TIMEOUT_SECONDS", default=3.0)
+WEBHOOK_READ_TIMEOUT_SECONDS = env.float("WEBHOOK_READ_TIMEOUT_SECONDS", default=10.0)
+# At most this much of a receiver's answer is read (the first bytes are kept in the delivery log).
+WEBHOOK_RESPONSE_MAX_BYTES = env.int("WEBHOOK_RESPONSE_MAX_BYTES", default=4096)
+# An attempt's lease: a delivery claimed by a worker that died is tried again after this long.
+WEBHOOK_LEASE_SECONDS = env.float("WEBHOOK_LEASE_SECONDS", default=60.0)
+# SSRF rules: only https URLs that resolve to public addresses, unless these allow more (dev, tests;
+# the deployed settings default both to the strict rule and production refuses to relax it).
+WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=True)
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=True)
+CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {
+    "task": "crowdpay.webhooks.tasks.webhooks_sweep",
+    "schedule": env.float("WEBHOOK_SWEEP_SECONDS", default=5.0),
 }

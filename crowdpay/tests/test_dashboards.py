@@ -38,6 +38,9 @@ def exported(client, db):
     metrics.record_saga_status("funding", "in_review")
     metrics.record_idempotent_replay()
     metrics.record_risk_decision("decline", "velocity_limit_exceeded", operation="withdraw")
+    from crowdpay.webhooks.metrics import record_delivery
+
+    record_delivery("delivered")
     client.get("/healthz")
     body = client.get("/metrics").content.decode()
     return {s.name for family in text_string_to_metric_families(body) for s in family.samples}

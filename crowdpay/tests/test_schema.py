@@ -40,7 +40,56 @@ def test_every_endpoint_is_in_the_schema_with_its_sdk_operation(schema):
         ("/v1/kyc/business", "post"): "submit_kyc_business",
         ("/v1/hooks/kyc", "post"): "kyc_provider_callback",
         ("/v1/hooks/funding", "post"): "funding_webhook",
+        ("/v1/pods/{pod_id}", "get"): "get_pod",
+        ("/v1/pods/{pod_id}/members", "get"): "list_pod_members",
+        ("/v1/pods/{pod_id}/members", "post"): "invite_pod_member",
+        ("/v1/pods/{pod_id}/members/{member_id}/accept", "post"): "accept_pod_invitation",
+        ("/v1/pods/{pod_id}/members/{member_id}/role", "post"): "change_pod_member_role",
+        ("/v1/pods/{pod_id}/members/{member_id}/remove", "post"): "remove_pod_member",
+        ("/v1/pods/{pod_id}/policy", "post"): "set_pod_policy",
+        ("/v1/pods/{pod_id}/goals", "get"): "list_pod_goals",
+        ("/v1/pods/{pod_id}/goals", "post"): "set_pod_goal",
+        ("/v1/pods/{pod_id}/goals/{goal_id}/refund", "post"): "refund_pod_goal",
+        ("/v1/pods/{pod_id}/pledges", "get"): "list_pod_pledges",
+        ("/v1/pods/{pod_id}/pledges", "post"): "make_pledge",
+        ("/v1/pods/{pod_id}/outflows", "get"): "list_pod_outflows",
+        ("/v1/pods/{pod_id}/outflows", "post"): "request_pod_outflow",
+        ("/v1/pods/{pod_id}/outflows/{outflow_id}/approve", "post"): "approve_pod_outflow",
+        ("/v1/pods/{pod_id}/outflows/{outflow_id}/reject", "post"): "reject_pod_outflow",
+        ("/v1/pods/{pod_id}/contributions", "get"): "list_pod_contributions",
+        ("/v1/pods/{pod_id}/dissolve", "post"): "dissolve_pod",
+        ("/v1/webhook-endpoints", "get"): "list_webhook_endpoints",
+        ("/v1/webhook-endpoints", "post"): "create_webhook_endpoint",
+        ("/v1/webhook-endpoints/{endpoint_id}", "get"): "get_webhook_endpoint",
+        ("/v1/webhook-endpoints/{endpoint_id}", "patch"): "update_webhook_endpoint",
+        ("/v1/webhook-endpoints/{endpoint_id}", "delete"): "delete_webhook_endpoint",
+        ("/v1/webhook-endpoints/{endpoint_id}/rotate-secret", "post"): "rotate_webhook_secret",
+        ("/v1/webhook-endpoints/{endpoint_id}/disable", "post"): "disable_webhook_endpoint",
+        ("/v1/webhook-endpoints/{endpoint_id}/enable", "post"): "enable_webhook_endpoint",
+        ("/v1/webhook-endpoints/{endpoint_id}/deliveries", "get"): "list_webhook_deliveries",
+        ("/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/replay", "post"): "replay_webhook_delivery",
+        ("/v1/webhook-endpoints/{endpoint_id}/replay", "post"): "replay_failed_webhook_deliveries",
+        ("/v1/wallets/{wallet_id}/monitors", "get"): "list_balance_monitors",
+        ("/v1/wallets/{wallet_id}/monitors", "post"): "create_balance_monitor",
+        ("/v1/wallets/{wallet_id}/monitors/{monitor_id}", "delete"): "delete_balance_monitor",
     }
+
+
+def test_every_webhook_event_type_is_documented_under_x_webhooks(schema):
+    from crowdpay.webhooks.events import EVENT_TYPES
+
+    webhooks = schema["x-webhooks"]  # OpenAPI 3.0 has no `webhooks`: ReDoc renders this extension
+    assert "webhooks" not in schema
+    assert set(EVENT_TYPES) <= set(webhooks)
+    for event_type in EVENT_TYPES:
+        operation = webhooks[event_type]["post"]
+        assert "webhook-signature" in operation["description"], event_type
+        assert set(operation["responses"]) >= {"200", "410"}, event_type
+        payload = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+        assert set(schema["components"]["schemas"][payload]["properties"]) == {"type", "timestamp", "data"}
+    operation = webhooks["operation.succeeded"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    payload = schema["components"]["schemas"][operation["$ref"].rsplit("/", 1)[-1]]
+    assert payload["properties"]["data"] == {"$ref": "#/components/schemas/Operation"}
 
 
 def test_components_are_named_as_the_sdk_names_them(schema):

@@ -1,0 +1,261 @@
+"""Writing the outbox: a `Message` row in the transaction of the change it reports.
+
+Each writer is one INSERT … SELECT … WHERE EXISTS (an enabled endpoint of that owner subscribes to
+that type): the subscription check costs no round trip of its own and a message is only stored when
+someone will receive it. Inside a ledger movement the statement rides in the write's batch
+(`operation_statements` for the instant transfer, `monitor_statements` as a `ledger.BALANCE_HOOKS`
+entry); elsewhere (`operation_changed`, `wallet_status_changed`) it runs in the caller's transaction.
+The message table has no foreign key, so these inserts lock nothing (wallets/ledger.py "Lock order").
+
+Once committed, the dispatcher (`services.messages_dispatch`) is asked to fan the message out, at
+most once per `_DEBOUNCE` seconds per process; the beat sweep is the safety net.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from wallets.ledger import Prepared, uuid_param
+from wallets.models import Wallet
+
+from .events import OPERATION_EVENT, EventType
+from .models import Endpoint, Message, Monitor
+
+_MESSAGES = Message._meta.db_table
+_ENDPOINTS = Endpoint._meta.db_table
+_MONITORS = Monitor._meta.db_table
+_WALLETS = Wallet._meta.db_table
+_ENABLED = Endpoint.Status.ENABLED.value
+
+_SUBSCRIBED = (
+    f"EXISTS (SELECT FROM {_ENDPOINTS} e WHERE e.owner_id = {{owner}} AND e.status = '{_ENABLED}'"
+    " AND e.event_types ? {type})"
+)
+# An event of the owner of one wallet (operation.*, wallet.frozen …). Table names come from the
+# models, every value is a parameter.
+_OWNER_EVENT_SQL = (
+    f"INSERT INTO {_MESSAGES} (uid, owner_id, wallet_id, type, data, created_at)"  # noqa: S608
+    f" SELECT gen_random_uuid(), w.owner_id, w.id, $1::text, $2::jsonb, $3::timestamptz FROM {_WALLETS} w"
+    " WHERE w.id = $4::uuid AND " + _SUBSCRIBED.format(owner="w.owner_id", type="$1::text")
+)
+_OWNER_EVENT = Prepared("webhooks_owner_event", ("text", "jsonb", "timestamptz", "uuid"), _OWNER_EVENT_SQL)
+_OWNER_EVENT_PLAIN = _OWNER_EVENT_SQL.replace("$1", "%(type)s").replace("$2", "%(data)s")
+_OWNER_EVENT_PLAIN = _OWNER_EVENT_PLAIN.replace("$3", "%(now)s").replace("$4", "%(wallet)s") + " RETURNING id"
+
+# Balance monitors: the balances the movement changed (available before and after), joined to the
+# monitors of those wallets; a crossing of a threshold (not a movement while past it) fires once.
+_CROSSED = "CASE m.direction WHEN 'BELOW' THEN 'wallet.balance_below' ELSE 'wallet.balance_above' END"
+_MONITOR = Prepared(
+    "webhooks_monitor_crossings",
+    ("timestamptz", "jsonb", "uuid[]"),
+    f"INSERT INTO {_MESSAGES}"  # noqa: S608
+    f" (uid, owner_id, wallet_id, type, data, created_at)"
+    f" SELECT gen_random_uuid(), m.owner_id, m.wallet_id, {_CROSSED},"
+    " jsonb_build_object('monitor_id', m.id, 'wallet_id', m.wallet_id, 'currency', m.currency,"
+    " 'direction', lower(m.direction), 'threshold', m.threshold, 'previous_available', b.o, 'available', b.n),"
+    f" $1 FROM {_MONITORS} m JOIN jsonb_to_recordset($2) AS b(w uuid, c text, o bigint, n bigint)"
+    " ON b.w = m.wallet_id AND b.c = m.currency"
+    " WHERE m.wallet_id = ANY($3) AND ((m.direction = 'BELOW' AND b.o >= m.threshold AND b.n < m.threshold)"
+    " OR (m.direction = 'ABOVE' AND b.o <= m.threshold AND b.n > m.threshold))"
+    " AND " + _SUBSCRIBED.format(owner="m.owner_id", type=_CROSSED) + " ORDER BY m.wallet_id, m.created_at",
+)
+
+
+def _pg() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _json(data: object) -> str:
+    return json.dumps(data, default=str, separators=(",", ":"))
+
+
+# --- asking the dispatcher ------------------------------------------------------------------------
+
+_DEBOUNCE = 0.1  # seconds: at most ten dispatch tasks a second from one process
+_HINT_SECONDS = 2.0
+
+
+class _State(threading.local):
+    dispatch_at = 0.0  # monotonic time the last dispatch this thread asked for runs at
+    hint: tuple[float, bool] = (0.0, False)
+
+
+_state = _State()
+
+
+def dispatch_soon() -> None:
+    """Ask for a dispatch that runs after now (so it sees what this process just committed), unless
+    one already asked for will."""
+    now = time.monotonic()
+    if _state.dispatch_at > now:
+        return
+    _state.dispatch_at = now + _DEBOUNCE
+    from . import tasks
+
+    try:
+        tasks.messages_dispatch.apply_async(countdown=_DEBOUNCE)
+    except Exception:  # the broker is down: the beat sweep dispatches it
+        _state.dispatch_at = 0.0
+
+
+def _anyone_subscribes() -> bool:
+    """Whether any endpoint is enabled at all, cached for a moment: only decides whether to ask for a
+    dispatch after a movement whose batch may have written a message (whether it did is the
+    statement's business; a stale answer only delays delivery until the sweep)."""
+    at, answer = _state.hint
+    now = time.monotonic()
+    if now - at > _HINT_SECONDS:
+        answer = Endpoint.objects.filter(status=_ENABLED).exists()
+        _state.hint = (now, answer)
+    return answer
+
+
+def forget_hint() -> None:
+    _state.hint = (0.0, False)
+
+
+# --- operations -------------------------------------------------------------------------------------
+
+
+def operation_event(saga) -> str | None:
+    from sagas.selectors import operation_status
+
+    return OPERATION_EVENT.get(operation_status(saga))
+
+
+def operation_data(saga) -> dict:
+    from sagas.selectors import operation_as_dict
+
+    return operation_as_dict(saga)
+
+
+def operation_changed(saga) -> None:
+    """In the transaction that saved `saga`: the message of its new status, when it is one that is
+    told (succeeded, failed, pending review) and someone subscribes."""
+    event = operation_event(saga)
+    if event is not None:
+        _owner_event(wallet_id=saga.wallet_id, type=event, data=operation_data(saga))
+
+
+def operation_statements(saga) -> list[tuple[str, list]]:
+    """The same as statements for a ledger batch (the instant transfer's)."""
+    event = operation_event(saga)
+    if event is None:
+        return []
+    if not _pg():
+        _owner_event(wallet_id=saga.wallet_id, type=event, data=operation_data(saga))  # runs now: SQLite
+        return []
+    if _anyone_subscribes():
+        transaction.on_commit(dispatch_soon)
+    return [_OWNER_EVENT(str(event), _json(operation_data(saga)), timezone.now(), saga.wallet_id)]
+
+
+# --- wallets ----------------------------------------------------------------------------------------
+
+_WALLET_EVENT = {
+    Wallet.Status.FROZEN: EventType.WALLET_FROZEN,
+    Wallet.Status.CLOSED: EventType.WALLET_CLOSED,
+}
+
+
+def wallet_status_changed(*, wallet: Wallet, before: str, actor: str, reason: str) -> None:
+    """In the transaction of a wallet's status transition."""
+    event = _WALLET_EVENT.get(wallet.status)
+    if wallet.status == Wallet.Status.ACTIVE and before == Wallet.Status.FROZEN:
+        event = EventType.WALLET_UNFROZEN
+    if event is None:
+        return
+    data = {
+        "wallet_id": str(wallet.id),
+        "owner_id": str(wallet.owner_id),
+        "from_status": before,
+        "to_status": wallet.status,
+        "reason": reason,
+    }
+    _owner_event(wallet_id=wallet.id, type=event, data=data)
+
+
+def _owner_event(*, wallet_id: uuid.UUID, type: str, data: dict) -> bool:
+    now = timezone.now()
+    if _pg():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _OWNER_EVENT_PLAIN, {"type": str(type), "data": _json(data), "now": now, "wallet": wallet_id}
+            )
+            written = cursor.fetchone() is not None
+    else:
+        owner_id = Wallet.objects.filter(pk=wallet_id).values_list("owner_id", flat=True).first()
+        written = owner_id is not None and _subscribed(owner_id, str(type))
+        if written:
+            Message.objects.create(owner_id=owner_id, wallet_id=wallet_id, type=str(type), data=data, created_at=now)
+    if written:
+        transaction.on_commit(dispatch_soon)
+    return written
+
+
+def _subscribed(owner_id: uuid.UUID, type: str) -> bool:
+    types = Endpoint.objects.filter(owner_id=owner_id, status=_ENABLED).values_list("event_types", flat=True)
+    return any(type in listed for listed in types)
+
+
+# --- balance monitors (a ledger.BALANCE_HOOKS entry) -------------------------------------------------
+
+
+def monitor_statements(moved: list[tuple[uuid.UUID, str, int, int]], now: datetime) -> Iterable[tuple[str, list]]:
+    if _pg():
+        if _anyone_subscribes():
+            transaction.on_commit(dispatch_soon)
+        rows = [{"w": str(w), "c": c, "o": o, "n": n} for w, c, o, n in moved]
+        return [_MONITOR(now, _json(rows), "{" + ",".join(sorted({str(w) for w, *_ in moved})) + "}")]
+    return _monitor_statements_elsewhere(moved, now)
+
+
+def _monitor_statements_elsewhere(moved, now) -> list[tuple[str, list]]:
+    """Not PostgreSQL (SQLite in development): the same rule in Python, as plain INSERTs."""
+    statements: list[tuple[str, list]] = []
+    wallets = {w for w, *_ in moved}
+    monitors = Monitor.objects.filter(wallet_id__in=wallets)
+    by_key = {(w, c): (o, n) for w, c, o, n in moved}
+    for monitor in monitors:
+        change = by_key.get((monitor.wallet_id, monitor.currency))
+        if change is None:
+            continue
+        before, after = change
+        below = monitor.direction == Monitor.Direction.BELOW
+        crossed = (before >= monitor.threshold > after) if below else (before <= monitor.threshold < after)
+        event = EventType.WALLET_BALANCE_BELOW if below else EventType.WALLET_BALANCE_ABOVE
+        if not crossed or not _subscribed(monitor.owner_id, event):
+            continue
+        data = {
+            "monitor_id": str(monitor.id),
+            "wallet_id": str(monitor.wallet_id),
+            "currency": monitor.currency,
+            "direction": monitor.direction.lower(),
+            "threshold": monitor.threshold,
+            "previous_available": before,
+            "available": after,
+        }
+        statements.append(
+            (
+                f"INSERT INTO {_MESSAGES} (uid, owner_id, wallet_id, type, data, created_at)"  # noqa: S608
+                " VALUES (%s, %s, %s, %s, %s, %s)",
+                [
+                    uuid.uuid4().hex,
+                    uuid_param(monitor.owner_id),
+                    uuid_param(monitor.wallet_id),
+                    str(event),
+                    _json(data),
+                    connection.ops.adapt_datetimefield_value(now),
+                ],
+            )
+        )
+        transaction.on_commit(dispatch_soon)
+    return statements

@@ -177,6 +177,18 @@ class CardDataNotAllowed(Refused):
     """`card_data_not_allowed`: the request held a card number; send the provider's charge token."""
 
 
+class WebhookUrlRefused(Refused):
+    """`webhook_url_refused`: not an https URL resolving to a public address (production's rule)."""
+
+
+class UnknownEventType(Refused):
+    """`unknown_event_type`: an event type the service does not send (see `models.EventType`)."""
+
+
+class TooManyEndpoints(Refused):
+    """`too_many_endpoints`: an owner registers at most 20 webhook endpoints."""
+
+
 CODES: dict[str, type[CrowdPayError]] = {
     "unsupported_currency": UnsupportedCurrency,
     "invalid_amount": InvalidAmount,
@@ -200,6 +212,12 @@ CODES: dict[str, type[CrowdPayError]] = {
     "idempotency_key_reused": IdempotencyKeyReused,
     "charge_already_used": ChargeAlreadyUsed,
     "card_data_not_allowed": CardDataNotAllowed,
+    "webhook_endpoint_not_found": NotFound,
+    "webhook_delivery_not_found": NotFound,
+    "monitor_not_found": NotFound,
+    "webhook_url_refused": WebhookUrlRefused,
+    "unknown_event_type": UnknownEventType,
+    "too_many_endpoints": TooManyEndpoints,
     "rate_limited": RateLimited,
 }
 
@@ -287,11 +305,14 @@ __all__ = [
     "Refused",
     "SameWallet",
     "ServerError",
+    "TooManyEndpoints",
+    "UnknownEventType",
     "UnknownField",
     "UnsupportedCurrency",
     "VelocityLimitExceeded",
     "WalletClosed",
     "WalletFrozen",
+    "WebhookUrlRefused",
     "error_class",
     "from_operation",
     "from_problem",

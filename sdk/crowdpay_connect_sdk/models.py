@@ -12,7 +12,7 @@ Decimal or a bool is refused here, before anything is sent.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -282,18 +282,128 @@ class BusinessSubmission:
         return _gen.BusinessSubmission.from_dict(self.to_dict())
 
 
+# --- webhooks and balance monitors ------------------------------------------------------------------
+
+EventType = _gen.EventTypesEnum  # `operation.succeeded`, `wallet.balance_below`, …
+WebhookEndpoint = _gen.WebhookEndpoint
+WebhookEndpointWithSecret = _gen.WebhookEndpointWithSecret  # with `secret` (`whsec_…`): shown once
+WebhookEndpointStatus = _gen.WebhookEndpointStatusEnum
+WebhookDelivery = _gen.WebhookDelivery  # with `attempt_log`: every attempt, oldest first
+WebhookDeliveryPage = _gen.WebhookDeliveryPage
+WebhookDeliveryStatus = _gen.WebhookDeliveryStatusEnum
+DeliveryAttempt = _gen.DeliveryAttempt
+DeliveryAttemptOutcome = _gen.DeliveryAttemptOutcomeEnum
+BalanceMonitor = _gen.BalanceMonitor
+
+
+def _event_types(value: Any) -> list[str]:
+    if isinstance(value, str):
+        raise TypeError("event_types must be a list of event types, not one string")
+    types = [str(t) for t in value]
+    known = {t.value for t in EventType}
+    unknown = [t for t in types if t not in known]
+    if not types or unknown:
+        raise ValueError(
+            f"unknown event types {unknown}; known: {', '.join(sorted(known))}"
+            if unknown
+            else "name at least one event type"
+        )
+    return types
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebhookEndpointRequest:
+    """Register an endpoint: where to POST (https resolving to a public address, in production) and
+    which event types it receives (`EventType` members or their names)."""
+
+    url: str
+    event_types: Sequence[EventType | str]
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        _event_types(self.event_types)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"url": self.url, "event_types": _event_types(self.event_types), "description": self.description}
+
+    def to_generated(self) -> _gen.WebhookEndpointRequest:
+        return _gen.WebhookEndpointRequest.from_dict(self.to_dict())
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebhookEndpointUpdate:
+    """Change an endpoint: only the fields given (not None) are sent."""
+
+    url: str | None = None
+    event_types: Sequence[EventType | str] | None = None
+    description: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.event_types is not None:
+            _event_types(self.event_types)
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        if self.url is not None:
+            body["url"] = self.url
+        if self.event_types is not None:
+            body["event_types"] = _event_types(self.event_types)
+        if self.description is not None:
+            body["description"] = self.description
+        return body
+
+    def to_generated(self) -> _gen.PatchedWebhookEndpointUpdate:
+        return _gen.PatchedWebhookEndpointUpdate.from_dict(self.to_dict())
+
+
+@dataclass(frozen=True, kw_only=True)
+class BalanceMonitorRequest:
+    """Watch a wallet's available balance in `currency`: `wallet.balance_below` fires when it goes
+    from at or above `threshold` (minor units) to below it, `wallet.balance_above` from at or below
+    to above; once per crossing."""
+
+    currency: str
+    direction: str  # "below" or "above"
+    threshold: int
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if str(self.direction).lower() not in ("below", "above"):
+            raise ValueError(f"direction must be 'below' or 'above', not {self.direction!r}")
+        if isinstance(self.threshold, bool) or not isinstance(self.threshold, int):
+            raise TypeError(f"threshold must be an int of minor units, not {type(self.threshold).__name__}")
+        if self.threshold < 0:
+            raise ValueError("threshold must not be negative")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "currency": self.currency,
+            "direction": str(self.direction).lower(),
+            "threshold": self.threshold,
+            "description": self.description,
+        }
+
+    def to_generated(self) -> _gen.MonitorRequest:
+        return _gen.MonitorRequest.from_dict(self.to_dict())
+
+
 __all__ = [
     "TERMINAL_STATUSES",
     "Balance",
+    "BalanceMonitor",
+    "BalanceMonitorRequest",
     "BeneficialOwner",
     "BusinessSubmission",
     "Conversion",
     "ConvertRequest",
     "CreditRequest",
     "DebitRequest",
+    "DeliveryAttempt",
+    "DeliveryAttemptOutcome",
     "Event",
     "EventData",
     "EventPage",
+    "EventType",
     "KycStatus",
     "NewWalletRequest",
     "Operation",
@@ -311,4 +421,12 @@ __all__ = [
     "WalletKind",
     "WalletMetadata",
     "WalletStatus",
+    "WebhookDelivery",
+    "WebhookDeliveryPage",
+    "WebhookDeliveryStatus",
+    "WebhookEndpoint",
+    "WebhookEndpointRequest",
+    "WebhookEndpointStatus",
+    "WebhookEndpointUpdate",
+    "WebhookEndpointWithSecret",
 ]

@@ -34,6 +34,7 @@ import random
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -48,6 +49,7 @@ from ._generated.api.transfer import transfer as _transfer
 from ._generated.api.wallets import (
     convert_currency as _convert_currency,
 )
+from ._generated.api.wallets import create_balance_monitor as _create_balance_monitor
 from ._generated.api.wallets import (
     create_wallet as _create_wallet,
 )
@@ -57,9 +59,11 @@ from ._generated.api.wallets import (
 from ._generated.api.wallets import (
     debit_wallet as _debit_wallet,
 )
+from ._generated.api.wallets import delete_balance_monitor as _delete_balance_monitor
 from ._generated.api.wallets import (
     get_wallet as _get_wallet,
 )
+from ._generated.api.wallets import list_balance_monitors as _list_balance_monitors
 from ._generated.api.wallets import (
     list_wallet_events as _list_wallet_events,
 )
@@ -69,10 +73,25 @@ from ._generated.api.wallets import (
 from ._generated.api.wallets import (
     quote_conversion as _quote_conversion,
 )
+from ._generated.api.webhook_endpoints import create_webhook_endpoint as _create_webhook_endpoint
+from ._generated.api.webhook_endpoints import delete_webhook_endpoint as _delete_webhook_endpoint
+from ._generated.api.webhook_endpoints import disable_webhook_endpoint as _disable_webhook_endpoint
+from ._generated.api.webhook_endpoints import enable_webhook_endpoint as _enable_webhook_endpoint
+from ._generated.api.webhook_endpoints import get_webhook_endpoint as _get_webhook_endpoint
+from ._generated.api.webhook_endpoints import list_webhook_deliveries as _list_webhook_deliveries
+from ._generated.api.webhook_endpoints import list_webhook_endpoints as _list_webhook_endpoints
+from ._generated.api.webhook_endpoints import replay_failed_webhook_deliveries as _replay_failed
+from ._generated.api.webhook_endpoints import replay_webhook_delivery as _replay_webhook_delivery
+from ._generated.api.webhook_endpoints import rotate_webhook_secret as _rotate_webhook_secret
+from ._generated.api.webhook_endpoints import update_webhook_endpoint as _update_webhook_endpoint
 from ._generated.client import AuthenticatedClient
+from ._generated.models.list_webhook_deliveries_status import ListWebhookDeliveriesStatus
+from ._generated.models.replay_failed_request import ReplayFailedRequest
 from ._generated.types import UNSET, Response
 from .models import (
     TERMINAL_STATUSES,
+    BalanceMonitor,
+    BalanceMonitorRequest,
     BeneficialOwner,
     BusinessSubmission,
     Conversion,
@@ -91,7 +110,15 @@ from .models import (
     TransferRequest,
     Wallet,
     WalletId,
+    WebhookDelivery,
+    WebhookDeliveryPage,
+    WebhookDeliveryStatus,
+    WebhookEndpoint,
+    WebhookEndpointRequest,
+    WebhookEndpointUpdate,
+    WebhookEndpointWithSecret,
 )
+from .pods import PodsClient
 
 T = TypeVar("T")
 
@@ -226,6 +253,11 @@ class WalletClient:
     def low_level(self) -> AuthenticatedClient:
         """The generated client, for endpoints or options this facade does not cover."""
         return self._client
+
+    @property
+    def pods(self) -> PodsClient:
+        """The CrowdPod calls (`/v1/pods/...`, crowdpay_connect_sdk.pods): `await client.pods.get(pod_id)` …"""
+        return PodsClient(self)
 
     async def __aenter__(self) -> WalletClient:
         await self._client.__aenter__()
@@ -401,6 +433,179 @@ class WalletClient:
         response = await self._send(lambda: _get_kyc_status.asyncio_detailed(client=self._client), 200)
         return response.parsed
 
+    # --- webhook endpoints, their delivery log, balance monitors (scope `webhook:manage`) ----------------
+
+    async def create_webhook_endpoint(
+        self, request: WebhookEndpointRequest, *, idempotency_key: str | None = None
+    ) -> WebhookEndpointWithSecret:
+        """Register an endpoint (`POST /v1/webhook-endpoints`). The answer's `secret` (`whsec_…`) is
+        shown only this once: keep it to verify deliveries (`standardwebhooks.Webhook(secret)`). A URL
+        the service will not call (production: not https, or a private address) raises
+        `WebhookUrlRefused`."""
+        body, key = request.to_generated(), idempotency_key or _new_key()
+        response = await self._send(
+            lambda: _create_webhook_endpoint.asyncio_detailed(client=self._client, body=body, idempotency_key=key), 201
+        )
+        return response.parsed
+
+    async def list_webhook_endpoints(self) -> list[WebhookEndpoint]:
+        """The caller's endpoints, oldest first (`GET /v1/webhook-endpoints`); no secrets."""
+        response = await self._send(lambda: _list_webhook_endpoints.asyncio_detailed(client=self._client), 200)
+        return list(response.parsed)
+
+    async def get_webhook_endpoint(self, endpoint_id: WalletId) -> WebhookEndpoint:
+        """One of the caller's endpoints (`GET /v1/webhook-endpoints/{id}`); another owner's is `NotFound`."""
+        eid = _as_uuid("endpoint_id", endpoint_id)
+        response = await self._send(lambda: _get_webhook_endpoint.asyncio_detailed(eid, client=self._client), 200)
+        return response.parsed
+
+    async def update_webhook_endpoint(
+        self, endpoint_id: WalletId, update: WebhookEndpointUpdate, *, idempotency_key: str | None = None
+    ) -> WebhookEndpoint:
+        """Change the URL, event types or description (`PATCH /v1/webhook-endpoints/{id}`): only what
+        `update` gives."""
+        eid = _as_uuid("endpoint_id", endpoint_id)
+        body, key = update.to_generated(), idempotency_key or _new_key()
+        response = await self._send(
+            lambda: _update_webhook_endpoint.asyncio_detailed(eid, client=self._client, body=body, idempotency_key=key),
+            200,
+        )
+        return response.parsed
+
+    async def delete_webhook_endpoint(self, endpoint_id: WalletId, *, idempotency_key: str | None = None) -> None:
+        """Delete an endpoint and its delivery log (`DELETE /v1/webhook-endpoints/{id}`)."""
+        eid = _as_uuid("endpoint_id", endpoint_id)
+        key = idempotency_key or _new_key()
+        await self._send(
+            lambda: _delete_webhook_endpoint.asyncio_detailed(eid, client=self._client, idempotency_key=key), 204
+        )
+
+    async def rotate_webhook_secret(
+        self, endpoint_id: WalletId, *, idempotency_key: str | None = None
+    ) -> WebhookEndpointWithSecret:
+        """A new signing secret, shown once (`POST …/rotate-secret`); the previous one keeps signing
+        too until `secret_overlap_until`."""
+        eid = _as_uuid("endpoint_id", endpoint_id)
+        key = idempotency_key or _new_key()
+        response = await self._send(
+            lambda: _rotate_webhook_secret.asyncio_detailed(eid, client=self._client, idempotency_key=key), 200
+        )
+        return response.parsed
+
+    async def disable_webhook_endpoint(
+        self, endpoint_id: WalletId, *, idempotency_key: str | None = None
+    ) -> WebhookEndpoint:
+        """Stop sending to an endpoint (`POST …/disable`); one already disabled raises `Conflict`
+        (`invalid_transition`)."""
+        eid = _as_uuid("endpoint_id", endpoint_id)
+        key = idempotency_key or _new_key()
+        response = await self._send(
+            lambda: _disable_webhook_endpoint.asyncio_detailed(eid, client=self._client, idempotency_key=key), 200
+        )
+        return response.parsed
+
+    async def enable_webhook_endpoint(
+        self, endpoint_id: WalletId, *, idempotency_key: str | None = None
+    ) -> WebhookEndpoint:
+        """Send to it again (`POST …/enable`): its pending deliveries go out at once, in order per
+        wallet; one already enabled raises `Conflict` (`invalid_transition`)."""
+        eid = _as_uuid("endpoint_id", endpoint_id)
+        key = idempotency_key or _new_key()
+        response = await self._send(
+            lambda: _enable_webhook_endpoint.asyncio_detailed(eid, client=self._client, idempotency_key=key), 200
+        )
+        return response.parsed
+
+    async def list_webhook_deliveries(
+        self,
+        endpoint_id: WalletId,
+        *,
+        status: WebhookDeliveryStatus | str | None = None,
+        before: int | None = None,
+        limit: int = 50,
+    ) -> WebhookDeliveryPage:
+        """One page of an endpoint's delivery log, newest first (`GET …/deliveries`): each delivery
+        with its `attempt_log` (status code, latency, the first bytes of the answer). Pass the page's
+        `next_before` as `before` for the next (older) page; `webhook_deliveries()` follows it."""
+        eid = _as_uuid("endpoint_id", endpoint_id)
+        wanted = UNSET if status is None else ListWebhookDeliveriesStatus(str(status))
+        older = UNSET if before is None else before
+        response = await self._send(
+            lambda: _list_webhook_deliveries.asyncio_detailed(
+                eid, client=self._client, before=older, limit=limit, status=wanted
+            ),
+            200,
+        )
+        return response.parsed
+
+    async def webhook_deliveries(
+        self, endpoint_id: WalletId, *, status: WebhookDeliveryStatus | str | None = None, page_size: int = 50
+    ) -> AsyncIterator[WebhookDelivery]:
+        """Every delivery of an endpoint's log, newest first, fetched page by page."""
+        before: int | None = None
+        while True:
+            page = await self.list_webhook_deliveries(endpoint_id, status=status, before=before, limit=page_size)
+            for delivery in page.results:
+                yield delivery
+            if not isinstance(page.next_before, int):
+                return
+            before = page.next_before
+
+    async def replay_webhook_delivery(
+        self, endpoint_id: WalletId, delivery_id: int, *, idempotency_key: str | None = None
+    ) -> WebhookDelivery:
+        """Send one message to the endpoint again (`POST …/deliveries/{id}/replay`): the same
+        `webhook-id`, a fresh retry schedule, whatever became of it before."""
+        eid = _as_uuid("endpoint_id", endpoint_id)
+        did, key = str(int(delivery_id)), idempotency_key or _new_key()
+        response = await self._send(
+            lambda: _replay_webhook_delivery.asyncio_detailed(eid, did, client=self._client, idempotency_key=key), 202
+        )
+        return response.parsed
+
+    async def replay_failed_webhook_deliveries(
+        self, endpoint_id: WalletId, since: datetime, *, idempotency_key: str | None = None
+    ) -> int:
+        """Send again every given-up delivery of messages since `since` (an aware datetime)
+        (`POST …/replay`); answers how many were replayed."""
+        if since.tzinfo is None:
+            raise ValueError("since must be an aware datetime (with a time zone)")
+        eid = _as_uuid("endpoint_id", endpoint_id)
+        body, key = ReplayFailedRequest(since=since), idempotency_key or _new_key()
+        response = await self._send(
+            lambda: _replay_failed.asyncio_detailed(eid, client=self._client, body=body, idempotency_key=key), 202
+        )
+        return response.parsed.replayed
+
+    async def create_balance_monitor(
+        self, wallet_id: WalletId, request: BalanceMonitorRequest, *, idempotency_key: str | None = None
+    ) -> BalanceMonitor:
+        """Watch one of the caller's wallets (`POST /v1/wallets/{id}/monitors`): the owner's endpoints
+        subscribed to `wallet.balance_below` / `wallet.balance_above` hear of each crossing, once."""
+        wid = _as_uuid("wallet_id", wallet_id)
+        body, key = request.to_generated(), idempotency_key or _new_key()
+        response = await self._send(
+            lambda: _create_balance_monitor.asyncio_detailed(wid, client=self._client, body=body, idempotency_key=key),
+            201,
+        )
+        return response.parsed
+
+    async def list_balance_monitors(self, wallet_id: WalletId) -> list[BalanceMonitor]:
+        """A wallet's balance monitors, oldest first (`GET /v1/wallets/{id}/monitors`)."""
+        wid = _as_uuid("wallet_id", wallet_id)
+        response = await self._send(lambda: _list_balance_monitors.asyncio_detailed(wid, client=self._client), 200)
+        return list(response.parsed)
+
+    async def delete_balance_monitor(
+        self, wallet_id: WalletId, monitor_id: WalletId, *, idempotency_key: str | None = None
+    ) -> None:
+        """Stop watching (`DELETE /v1/wallets/{id}/monitors/{monitor_id}`)."""
+        wid, mid = _as_uuid("wallet_id", wallet_id), _as_uuid("monitor_id", monitor_id)
+        key = idempotency_key or _new_key()
+        await self._send(
+            lambda: _delete_balance_monitor.asyncio_detailed(wid, mid, client=self._client, idempotency_key=key), 204
+        )
+
     async def _send(self, send: Callable[[], Awaitable[Response[T]]], *expected: int) -> Response[T]:
         """Send (and re-send) one logical call until it answers one of the `expected` statuses.
         `send` closes over its Idempotency-Key, so every try carries the same one."""
@@ -417,8 +622,8 @@ class WalletClient:
             except (ValueError, KeyError, TypeError) as exc:
                 raise _errors.InvalidResponse(f"unreadable response: {exc!r}", code="invalid_response") from exc
             else:
-                if response.status_code in expected and response.parsed is not None:
-                    return response
+                if response.status_code in expected and (response.parsed is not None or response.status_code == 204):
+                    return response  # 204 No Content (a delete) parses to None
                 error = (
                     _errors.from_problem(int(response.status_code), response.content, response.headers)
                     if response.status_code >= 400

@@ -6,7 +6,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.outcome_enum import OutcomeEnum
+from ..models.kyc_callback_receipt_outcome_enum import KycCallbackReceiptOutcomeEnum
 
 T = TypeVar("T", bound="KycCallbackReceipt")
 
@@ -16,13 +16,13 @@ class KycCallbackReceipt:
     """
     Attributes:
         received (bool):
-        outcome (OutcomeEnum): * `applied` - applied
+        outcome (KycCallbackReceiptOutcomeEnum): * `applied` - applied
             * `ignored` - ignored
             * `duplicate` - duplicate
     """
 
     received: bool
-    outcome: OutcomeEnum
+    outcome: KycCallbackReceiptOutcomeEnum
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -46,7 +46,7 @@ class KycCallbackReceipt:
         d = dict(src_dict)
         received = d.pop("received")
 
-        outcome = OutcomeEnum(d.pop("outcome"))
+        outcome = KycCallbackReceiptOutcomeEnum(d.pop("outcome"))
 
         kyc_callback_receipt = cls(
             received=received,

@@ -1,7 +1,7 @@
 from enum import StrEnum
 
 
-class OutcomeEnum(StrEnum):
+class KycCallbackReceiptOutcomeEnum(StrEnum):
     APPLIED = "applied"
     DUPLICATE = "duplicate"
     IGNORED = "ignored"

@@ -1,0 +1,11 @@
+from enum import StrEnum
+
+
+class PodGoalStatusEnum(StrEnum):
+    EXPIRED = "EXPIRED"
+    OPEN = "OPEN"
+    REACHED = "REACHED"
+    REFUNDED = "REFUNDED"
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -120,6 +120,18 @@ def _table(results: dict) -> str:
                 ">= 0.6",
             )
         )
+    if "pod_goal" in results:
+        f = results["pod_goal"]
+        rows.append(
+            (
+                f"pod goal: pledges + captures, {f['processes']} processes",
+                _fmt(f["per_second"]),
+                _fmt(f["p50_ms"]),
+                _fmt(f["p99_ms"]),
+                _fmt(ratio(f["per_second"], hot_row)) + " of hot row",
+                ">= 1.0",
+            )
+        )
     if "http" in results:
         f = results["http"]
         rows.append(
@@ -148,6 +160,31 @@ def _table(results: dict) -> str:
                 "",
             )
         )
+    if "webhooks" in results:
+        d, t = results["webhooks"]["delivery"], results["webhooks"]["transfer_rate"]
+        rows.append(
+            (
+                f"webhooks: deliveries to loopback, {d['threads']} threads in-process",
+                _fmt(d["per_second"]),
+                _fmt(d["p50_ms"]),
+                _fmt(d["p99_ms"]),
+                "",
+                "",
+            )
+        )
+        phases = (("no endpoint", "without"), ("3 endpoints/owner", "subscribed"), ("none again", "without_again"))
+        for label, key in phases:
+            f = t[key]
+            rows.append(
+                (
+                    f"webhooks: transfer_start, {t['processes']} processes, {label}",
+                    _fmt(f["per_second"]),
+                    _fmt(f["p50_ms"]),
+                    _fmt(f["p99_ms"]),
+                    _fmt(t["ratio"]) + " of none (mean)" if key == "subscribed" else "",
+                    ">= 0.9" if key == "subscribed" else "",
+                )
+            )
     for step in results.get("replay", {}).get("steps", []):
         rows.append(
             (
@@ -173,6 +210,14 @@ def _table(results: dict) -> str:
                 f"of which work before the last message p50 {_fmt(f['lock_to_last_message_p50_ms'])} ms; "
                 f"errors {f['errors']}"
             )
+    if "pod_goal" in results:
+        f = results["pod_goal"]
+        extra.append(
+            f"pod_goal: {f['pledges']:,} pledges + {f['captures']:,} captures of {f['pledges_per_goal']} pledges' "
+            f"goals; capture call p50 {_fmt(f['capture_call_p50_ms'])} ms, p99 {_fmt(f['capture_call_p99_ms'])} ms; "
+            f"pledges refused by a goal closing under them {f['refused_goal_closed']}; errors {f['errors']} "
+            f"{f['error_samples'][:2]}"
+        )
     for key in ("http", "funding_saga"):
         if key in results:
             extra.append(f"{key}: errors {results[key]['errors']} {results[key]['error_samples'][:2]}")
@@ -188,6 +233,17 @@ def _table(results: dict) -> str:
             f"CPU per transfer: client {_fmt(lw['client_cpu_ms'])} ms, "
             f"PostgreSQL backend {_fmt(lw['server_cpu_ms'])} ms"
         )
+    if "webhooks" in results:
+        d, t = results["webhooks"]["delivery"], results["webhooks"]["transfer_rate"]
+        extra.append(
+            f"webhooks: {d['delivered']}/{d['messages']} messages delivered ({d['errors']} errors "
+            f"{d['error_samples'][:2]}), fan-out {_fmt(d['fan_out_per_second'])} messages/s, receiver answered "
+            f"in {_fmt(d['receiver_latency_p50_ms'])} ms (p50, as logged); transfers: {t['endpoints']} endpoints, "
+            f"errors {[t[k]['errors'] for k in ('without', 'subscribed', 'without_again')]}, "
+            f"messages written {[t[k]['messages_written'] for k in ('without', 'subscribed', 'without_again')]}; "
+            f"dispatch requests sent to the broker: {t['dispatch_requests']['sent']} "
+            f"(queue {t['dispatch_requests']['queue']}, read by no worker, deleted)"
+        )
     for step in results.get("replay", {}).get("steps", []):
         extra.append(
             f"replay at {step['events']:,} events: peak RSS {step['replay']['peak_rss_mb']} MB "
@@ -199,7 +255,9 @@ def _table(results: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes (also BENCH_SMOKE=1)")
-    parser.add_argument("--parts", default="1,2,3,4,5,6", help="comma-separated parts to run (default all)")
+    parser.add_argument(
+        "--parts", default="1,2,3,4,5,6,webhooks,podgoal", help="comma-separated parts to run (default all)"
+    )
     parser.add_argument("--json", help="where to write the figures (default bench/results/<time>.json)")
     args = parser.parse_args(argv)
     smoke = args.smoke or config.smoke_requested()
@@ -249,6 +307,16 @@ def main(argv: list[str] | None = None) -> int:
             members_per_process=sizes.hot_members_per_process,
             seconds=sizes.ledger_seconds,
         )
+    if "podgoal" in parts:
+        from . import pods
+
+        say(f"pod goal: {sizes.hot_processes} processes pledging into one pod's goal, with the captures")
+        results["pod_goal"] = pods.pod_goal(
+            processes=sizes.hot_processes,
+            members_per_process=sizes.hot_members_per_process,
+            seconds=sizes.ledger_seconds,
+            smoke=smoke,
+        )
     if "4" in parts or "6" in parts:
         from crowdpay.keys import ensure_dev_keys
 
@@ -272,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
                     results["funding_saga"] = http.funding_sagas(
                         base=base, wallets=owned, clients=sizes.saga_clients, seconds=sizes.http_seconds
                     )
-    if "1" in parts and parts & {"2", "3", "4"}:
+    if "1" in parts and parts & {"2", "3", "4", "podgoal"}:
         say("1. pgbench reference again, after the ledger parts")
         results["pgbench_after"] = pgbench_ref.measure(target, sizes)
     tpcb, hot_row = _reference(results)
@@ -280,10 +348,25 @@ def main(argv: list[str] | None = None) -> int:
     for part, key, reference in (
         ("ledger", "ratio_to_pgbench_tpcb", tpcb),
         ("hot_pod", "ratio_to_pgbench_hot_row", hot_row),
+        ("pod_goal", "ratio_to_pgbench_hot_row", hot_row),
         ("http", "ratio_to_pgbench_tpcb", tpcb),
     ):
         if part in results:
             results[part][key] = ratio(results[part]["per_second"], reference)
+    if "webhooks" in parts:
+        from . import webhooks
+
+        say(
+            f"webhooks: {sizes.webhook_messages} deliveries by {sizes.webhook_threads} threads; transfers with "
+            f"and without 3 endpoints per owner, {sizes.ledger_processes} processes"
+        )
+        results["webhooks"] = webhooks.run(
+            messages=sizes.webhook_messages,
+            threads=sizes.webhook_threads,
+            wallets=sizes.webhook_wallets,
+            processes=sizes.ledger_processes,
+            seconds=sizes.ledger_seconds,
+        )
     if "5" in parts:
         wallets = transfers.open_wallets(sizes.replay_wallets, fund=False)
         steps = []

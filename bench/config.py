@@ -26,6 +26,9 @@ class Sizes:
     http_clients: int
     http_seconds: float
     saga_clients: int
+    webhook_messages: int  # part "webhooks" (a): messages delivered to the loopback receiver
+    webhook_threads: int  # (a): in-process delivery threads
+    webhook_wallets: int  # (b): transferring wallets, each of its own owner (3 endpoints each)
 
 
 FULL = Sizes(
@@ -42,6 +45,9 @@ FULL = Sizes(
     http_clients=8,
     http_seconds=15,
     saga_clients=4,
+    webhook_messages=3000,
+    webhook_threads=4,
+    webhook_wallets=200,
 )
 
 SMOKE = Sizes(
@@ -58,6 +64,9 @@ SMOKE = Sizes(
     http_clients=2,
     http_seconds=1,
     saga_clients=1,
+    webhook_messages=40,
+    webhook_threads=2,
+    webhook_wallets=6,
 )
 
 

@@ -64,6 +64,22 @@ def test_bench_smoke_runs_every_part_and_reconciles(tmp_path):
         assert figures[part]["count"] > 0 and figures[part]["errors"] == 0, figures[part]["error_samples"]
     assert figures["http"]["get_wallet"]["count"] > 0 and figures["http"]["get_wallet"]["errors"] == 0
     assert figures["round_trips"]["round_trips"] > 0
+    # part "webhooks": every message reached the loopback receiver; every transfer of each phase
+    # succeeded, and only the subscribed phase wrote outbox rows (one per transfer)
+    delivery = figures["webhooks"]["delivery"]
+    assert delivery["delivered"] == delivery["messages"] == delivery["delivered_in_log"] and delivery["errors"] == 0
+    rate = figures["webhooks"]["transfer_rate"]
+    phases = [rate[key] for key in ("without", "subscribed", "without_again")]
+    assert all(p["count"] > 0 and p["errors"] == 0 for p in phases), [p["error_samples"] for p in phases]
+    assert [p["messages_written"] > 0 for p in phases] == [False, True, False]
+    assert rate["subscribed"]["messages_written"] == rate["subscribed"]["count"] + rate["processes"]  # + warm-ups
+    assert rate["ratio"] > 0
+    # part "podgoal": pledges into one pod's goal, each reached goal captured once and a new one set
+    goal = figures["pod_goal"]
+    assert goal["pledges"] > 0 and goal["captures"] > 0 and goal["errors"] == 0, goal["error_samples"]
+    assert goal["ratio_to_pgbench_hot_row"] == pytest.approx(
+        goal["per_second"] / figures["reference"]["hot_row_16_clients"], abs=0.01
+    )
     steps = figures["replay"]["steps"]
     assert all(s["events"] >= target for s, target in zip(steps, figures["sizes"]["replay_events"], strict=True))
     assert all(s["replay"]["events"] == s["raw"]["events"] for s in steps)

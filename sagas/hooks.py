@@ -8,9 +8,9 @@ Signature (Standard Webhooks, the headers card providers use):
     webhook-signature:  "v1,<base64(HMAC-SHA256(FUNDING_WEBHOOK_SECRET, id.timestamp.body))>",
                         several space-separated while the provider rotates its secret
 
-`body` is the raw request body, byte for byte. Signatures are compared in constant time; a timestamp
-further than FUNDING_WEBHOOK_TOLERANCE_SECONDS from now (stale, or in the future) is refused even
-when signed. A refused webhook is 401 problem+json and writes nothing. An event id already processed
+The verification is `crowdpay.provider_signatures` (shared with the KYC provider's callbacks), with
+FUNDING_WEBHOOK_SECRET and FUNDING_WEBHOOK_TOLERANCE_SECONDS. A refused webhook is 401 problem+json
+and writes nothing. An event id already processed
 (a replay within the window, or the provider's redelivery) is answered 200 and changes nothing: the
 `FundingWebhook` row's unique key decides, not a check in Python.
 
@@ -24,9 +24,7 @@ The sandbox provider sends its own signed `charge.captured` for its `ch_test_lat
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import json
 import logging
 import threading
@@ -38,6 +36,7 @@ from django.conf import settings
 from django.db import IntegrityError, connections, transaction
 
 from crowdpay.errors import DomainError
+from crowdpay.provider_signatures import Scheme, SignatureRefused
 
 from . import charges
 from .gateways.funding import STATUSES, Charge
@@ -48,20 +47,14 @@ log = logging.getLogger(__name__)
 ID_HEADER = "webhook-id"
 TIMESTAMP_HEADER = "webhook-timestamp"
 SIGNATURE_HEADER = "webhook-signature"
-VERSION = "v1"
+SCHEME = Scheme(ID_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER, noun="webhook", max_id_length=200)
+WebhookVerificationError = SignatureRefused
 CHARGE_EVENTS = {
     "charge.captured": "captured",
     "charge.pending": "pending",
     "charge.failed": "failed",
     "charge.refunded": "refunded",
 }
-
-
-class WebhookVerificationError(DomainError):
-    """The webhook is not provably the provider's, now: 401, and nothing is written."""
-
-    status = 401
-    code = "webhook_signature_invalid"
 
 
 class WebhookPayloadInvalid(DomainError):
@@ -71,9 +64,7 @@ class WebhookPayloadInvalid(DomainError):
 
 def sign(*, secret: str, webhook_id: str, timestamp: int | str, body: bytes) -> str:
     """The `webhook-signature` value for a webhook (what the provider sends; the sandbox and tests)."""
-    message = f"{webhook_id}.{timestamp}.".encode() + body
-    digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
-    return f"{VERSION},{base64.b64encode(digest).decode()}"
+    return SCHEME.sign(secret=secret, message_id=webhook_id, timestamp=timestamp, body=body)
 
 
 def signed_headers(body: bytes, *, webhook_id: str, timestamp: int | None = None, secret: str | None = None) -> dict:
@@ -88,30 +79,13 @@ def signed_headers(body: bytes, *, webhook_id: str, timestamp: int | None = None
 
 def verify(*, headers, body: bytes, now: float | None = None) -> tuple[str, int]:
     """(event id, signed-at) of a genuine, fresh webhook; `WebhookVerificationError` otherwise."""
-    webhook_id = headers.get(ID_HEADER, "")
-    timestamp = headers.get(TIMESTAMP_HEADER, "")
-    signatures = headers.get(SIGNATURE_HEADER, "")
-    if not webhook_id or not timestamp or not signatures or len(webhook_id) > 200:
-        raise WebhookVerificationError(
-            f"a webhook needs the {ID_HEADER}, {TIMESTAMP_HEADER} and {SIGNATURE_HEADER} headers",
-            code="webhook_headers_missing",
-        )
-    try:
-        signed_at = int(timestamp)
-    except ValueError:
-        raise WebhookVerificationError(
-            f"{TIMESTAMP_HEADER} is not Unix seconds", code="webhook_timestamp_invalid"
-        ) from None
-    now = time.time() if now is None else now
-    if abs(now - signed_at) > settings.FUNDING_WEBHOOK_TOLERANCE_SECONDS:
-        raise WebhookVerificationError(
-            "the webhook's timestamp is outside the tolerance window (stale, or in the future)",
-            code="webhook_timestamp_stale",
-        )
-    expected = sign(secret=settings.FUNDING_WEBHOOK_SECRET, webhook_id=webhook_id, timestamp=timestamp, body=body)
-    if not any(hmac.compare_digest(expected.encode(), given.encode()) for given in signatures.split()):
-        raise WebhookVerificationError("the webhook's signature does not verify")
-    return webhook_id, signed_at
+    return SCHEME.verify(
+        headers=headers,
+        body=body,
+        secret=settings.FUNDING_WEBHOOK_SECRET,
+        tolerance=settings.FUNDING_WEBHOOK_TOLERANCE_SECONDS,
+        now=now,
+    )
 
 
 def _charge_fields(event_type: str, data) -> dict:

@@ -91,8 +91,8 @@ def test_the_view_is_exempt_from_the_idempotency_key_explicitly():
         (lambda body, h: (body, {k: v for k, v in h.items() if k != "webhook-signature"}), "webhook_headers_missing"),
         (lambda body, h: (body, {}), "webhook_headers_missing"),
         (lambda body, h: (body, {**h, "webhook-timestamp": "yesterday"}), "webhook_timestamp_invalid"),
-        (lambda body, h: (body, signed(body, timestamp=int(time.time()) - 301)), "webhook_timestamp_stale"),
-        (lambda body, h: (body, signed(body, timestamp=int(time.time()) + 301)), "webhook_timestamp_stale"),
+        (lambda body, h: (body, signed(body, timestamp=int(time.time()) - 310)), "webhook_timestamp_stale"),
+        (lambda body, h: (body, signed(body, timestamp=int(time.time()) + 310)), "webhook_timestamp_stale"),
     ],
 )
 def test_a_webhook_not_genuine_or_not_fresh_is_401_and_writes_nothing(client, late_saga, tamper, code):

@@ -4,21 +4,16 @@ have exactly one effect (separate server threads, separate database connections)
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor, wait
-from pathlib import Path
 
 import httpx
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from crowdpay.tests.fixtures import bearer
+from crowdpay.tests.live_server import gunicorn_server
 from sagas.models import Saga
 from wallets.models import Wallet
 from wallets.tests.factories import WalletFactory
@@ -28,51 +23,11 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-ROOT = Path(__file__).resolve().parents[2]
-GUNICORN = Path(sys.executable).with_name("gunicorn")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def server(django_db_setup, tmp_path_factory):
-    db = settings.DATABASES["default"]
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "crowdpay.settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "REDIS_URL": settings.REDIS_URL,
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-    }
-    log = tmp_path_factory.mktemp("gunicorn") / "server.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [str(GUNICORN), "-c", "crowdpay/gunicorn.conf.py"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log.read_text()[-3000:]
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()[-3000:]
-            time.sleep(0.2)
+    with gunicorn_server(tmp_path_factory.mktemp("gunicorn")) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def _headers(sub, key=None) -> dict:

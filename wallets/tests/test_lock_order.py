@@ -6,15 +6,10 @@ request with a 2xx, with no retry allowed at all (`LEDGER_DEADLOCK_RETRIES=0` on
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 import uuid
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import pytest
@@ -25,6 +20,7 @@ from django.db import OperationalError, connection, connections, transaction
 from prometheus_client import REGISTRY
 
 from crowdpay.tests.fixtures import bearer
+from crowdpay.tests.live_server import gunicorn_server
 from sagas import services as sagas
 from sagas.models import Saga
 from wallets import ledger
@@ -35,9 +31,6 @@ from wallets.tests.factories import WalletFactory, funded
 pytestmark = pytest.mark.skipif(
     not os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="PostgreSQL locking"
 )
-
-ROOT = Path(__file__).resolve().parents[2]
-GUNICORN = Path(sys.executable).with_name("gunicorn")
 
 # The foreign keys the ledger's write path inserts rows under (migrations wallets.0005, sagas.0003).
 WRITE_PATH_FOREIGN_KEYS = {
@@ -183,12 +176,6 @@ def test_no_retry_when_retries_are_off_or_inside_a_callers_transaction(settings)
 # --- the API under load, on a real server -------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(django_db_setup, tmp_path_factory):
     """gunicorn (gthread) on the test database, with no deadlock retry: a deadlock would be a 503.
@@ -196,46 +183,19 @@ def server(django_db_setup, tmp_path_factory):
     reviews stay on, since a saga in review writes its row with no wallet locked: with a review
     score of 60 a young wallet's usual amount, even in rapid succession (15 + 25), is approved and
     an amount five times its usual (+35) is reviewed (`_history`, `_amount`)."""
-    db = settings.DATABASES["default"]
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "crowdpay.settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "REDIS_URL": settings.REDIS_URL,
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "2",
-        "GUNICORN_THREADS": "20",
-        "DB_CONN_MAX_AGE": "0",
-        "LEDGER_DEADLOCK_RETRIES": "0",
-        "RISK_REVIEW_SCORE": "60",
-        "RISK_DECLINE_SCORE": "101",
-        "RISK_FREEZE_SCORE": "101",
-    }
-    log = tmp_path_factory.mktemp("gunicorn") / "server.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [str(GUNICORN), "-c", "crowdpay/gunicorn.conf.py"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log.read_text()[-3000:]
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()[-3000:]
-            time.sleep(0.2)
-        yield base
+        with gunicorn_server(
+            tmp_path_factory.mktemp("gunicorn"),
+            WEB_CONCURRENCY="2",
+            GUNICORN_THREADS="20",
+            DB_CONN_MAX_AGE="0",
+            LEDGER_DEADLOCK_RETRIES="0",
+            RISK_REVIEW_SCORE="60",
+            RISK_DECLINE_SCORE="101",
+            RISK_FREEZE_SCORE="101",
+        ) as base:
+            yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            process.kill()
         redis.Redis.from_url(settings.REDIS_URL).flushdb()  # the sagas' messages no worker took
 
 

@@ -1,9 +1,20 @@
-"""The HMAC chain of a wallet's event stream.
+"""The chain of a wallet's event stream (chain v2, issue 18): what needs the key is split from what
+needs the lock.
 
-`hash = HMAC-SHA256(key[key_id], prev_hash ‖ canonical_json(event))` where the event is its wallet
-id, version, type, data and time. Canonical JSON sorts keys, has no spaces and allows no floats, so
-the same event always hashes the same on every database. Keys rotate by id: the last key in
-EVENT_HMAC_KEYS signs new events, every listed key still verifies old ones.
+- `mac = HMAC-SHA256(key[key_id], canonical_json(event))`, the event being its wallet id, its uid,
+  type, data and time: computed in Python BEFORE any lock (it needs no chain head). Changing an
+  event's content breaks its mac, and forging one needs the key.
+- `link = sha256(prev_link ‖ mac ‖ version)`: unkeyed, so it can be computed under the lock, by
+  PostgreSQL itself (`encode(sha256(convert_to(prev_link || mac || version::text, 'UTF8')), 'hex')`)
+  or here (`next_link`); the key never enters the database. The first prev_link is `GENESIS_LINK`.
+- `seal = HMAC-SHA256(key[key_id], "wallet_id|version|link")` certifies a wallet's head shortly after
+  commit (`wallets.sealing`), so that a rewrite, deletion or reordering at or before a seal is caught
+  even by someone who can write to the database and recompute the unkeyed links.
+
+Canonical JSON sorts keys, has no spaces and allows no floats, so the same event always macs the same
+on every database. Keys rotate by id: the last key in EVENT_HMAC_KEYS makes new macs and seals, every
+listed key still verifies old ones. These functions are the only spelling of the formulas: the write
+path, the migrations, verify_events and seed_demo all call them.
 """
 
 from __future__ import annotations
@@ -63,24 +74,38 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def event_hash(
-    *, key_id: str, prev_hash: str, wallet_id: str, version: int, type: str, data: dict, occurred_at: datetime
-) -> str:
-    ring = key_ring()
+GENESIS_LINK = "0" * 64
+
+
+def _key(key_id: str) -> bytes:
     try:
-        key = ring.keys[key_id]
+        return key_ring().keys[key_id]
     except KeyError:
         raise LookupError(f"unknown event key id {key_id!r}") from None
+
+
+def event_mac(key_id: str, wallet_id: object, uid: object, type: str, data: dict, occurred_at: datetime) -> str:
+    """The keyed digest of one event's content, independent of its place in the stream."""
     body = canonical_json(
         {
-            "wallet_id": wallet_id,
-            "version": version,
+            "wallet_id": str(wallet_id),
+            "uid": str(uid),
             "type": type,
             "data": data,
             "occurred_at": format_time(occurred_at),
         }
     )
-    return hmac.new(key, prev_hash.encode() + body, hashlib.sha256).hexdigest()
+    return hmac.new(_key(key_id), body, hashlib.sha256).hexdigest()
+
+
+def next_link(prev_link: str, mac: str, version: int) -> str:
+    """The unkeyed link of the event at `version` after the one whose link is `prev_link`."""
+    return hashlib.sha256((prev_link + mac + str(version)).encode("ascii")).hexdigest()
+
+
+def seal_mac(key_id: str, wallet_id: object, version: int, link: str) -> str:
+    """The keyed certificate of a wallet's head: its stream up to `version` ends in `link`."""
+    return hmac.new(_key(key_id), f"{wallet_id}|{version}|{link}".encode(), hashlib.sha256).hexdigest()
 
 
 def _has_float(value: Any) -> bool:

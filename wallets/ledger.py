@@ -10,9 +10,17 @@ transfer `movement()`, below, which is one too):
    in the same message, right after the locks (a replay then fails on the unique reference).
 2. The service checks what it must (wallet status, hold state) against what it read under the lock.
 3. `write()` derives every balance change from the events themselves (`projection.effects`), refuses
-   anything that would leave negative available or held funds, extends each wallet's HMAC chain from
-   the head stored on its row, and sends the balance updates, the chain heads, the events and (unless
-   posted with the lock) the journal entry and its postings together.
+   anything that would leave negative available or held funds, extends each wallet's chain from the
+   head stored on its row, and sends the balance updates, the chain heads, the events, the sealer's
+   `UnsealedHead` upserts and (unless posted with the lock) the journal entry and its postings together.
+
+The chain is v2 (`wallets.chain`, issue 18): each event's keyed `mac` is made when its `Append` is
+built — before the lock wherever the service builds it first — and only the unkeyed `link`
+(`chain.next_link`) is made here under the lock; `wallets.sealing` certifies the heads after commit.
+
+Engine v2 (`wallets.plan` → `wallets.executor`: an immutable `MovementPlan` run by one PL/pgSQL call,
+`ledger_execute`, or the ORM on SQLite) exists beside this engine and is tested on its own; no service
+goes through it yet. Until every movement does, this module stays the write path, hooks included.
 
 On PostgreSQL the statements of each step travel as one message (client-side binding, several
 `EXECUTE`s of statements prepared once per connection in one simple-protocol query). Inside
@@ -75,7 +83,7 @@ from django.utils import timezone
 
 from . import chain
 from .errors import LedgerError, LedgerErrorCode
-from .models import Balance, Event, JournalEntry, Posting, Wallet
+from .models import Balance, Event, JournalEntry, Posting, UnsealedHead, Wallet
 from .projection import effects
 
 WALLETS = Wallet._meta.db_table
@@ -83,6 +91,7 @@ BALANCES = Balance._meta.db_table
 EVENTS = Event._meta.db_table
 JOURNAL = JournalEntry._meta.db_table
 POSTINGS = Posting._meta.db_table
+UNSEALED = UnsealedHead._meta.db_table
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -102,7 +111,7 @@ class LockedWallet:
     id: uuid.UUID
     status: str
     version: int
-    head_hash: str
+    head_link: str
 
 
 @dataclass
@@ -114,11 +123,22 @@ class LockedBalance:
 
 @dataclass
 class Append:
-    """An event to append to one wallet's stream."""
+    """An event to append to one wallet's stream. Its uid, time and mac (the keyed digest of its
+    content, `chain.event_mac`) are made when it is built, with the current key: build it before
+    taking the lock, and the lock is held only for the unkeyed link (`chain.next_link`)."""
 
     wallet_id: uuid.UUID
     type: str
     data: dict
+    occurred_at: datetime = field(default_factory=timezone.now)
+    uid: uuid.UUID = field(default_factory=uuid.uuid4)
+    key_id: str = ""
+    mac: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.mac:
+            self.key_id = self.key_id or chain.key_ring().current_id
+            self.mac = chain.event_mac(self.key_id, self.wallet_id, self.uid, self.type, self.data, self.occurred_at)
 
 
 @dataclass
@@ -286,7 +306,7 @@ _JOURNAL_BY_REFERENCE = Prepared(
 _LOCK_WALLETS = Prepared(
     "ledger_lock_wallets",
     ("uuid[]",),
-    f"SELECT id, status, version, head_hash FROM {WALLETS} WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
+    f"SELECT id, status, version, head_link FROM {WALLETS} WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
 )
 # Balances are read by wallet and currency array, never by joining a row set: a prepared statement
 # runs a generic plan, which cannot know how many rows an array or a set-returning function holds
@@ -311,14 +331,23 @@ _UPDATE_BALANCE = Prepared(
 _UPDATE_HEAD = Prepared(
     "ledger_update_head",
     ("uuid", "bigint", "bigint", "text"),
-    f"UPDATE {WALLETS} SET version = $2, head_hash = $4 WHERE id = $1 AND version = $3",
+    f"UPDATE {WALLETS} SET version = $2, head_link = $4 WHERE id = $1 AND version = $3",
 )
 _INSERT_EVENTS = Prepared(
     "ledger_insert_events",
-    ("timestamptz", "text", "jsonb"),
-    f"INSERT INTO {EVENTS} (wallet_id, version, type, data, occurred_at, key_id, prev_hash, hash)"
-    " SELECT e.wallet_id, e.version, e.type, e.data, $1, $2, e.prev_hash, e.hash FROM jsonb_to_recordset($3)"
-    " AS e(wallet_id uuid, version bigint, type text, data jsonb, prev_hash text, hash text)",
+    ("jsonb",),
+    f"INSERT INTO {EVENTS} (wallet_id, version, type, data, occurred_at, key_id, uid, mac, link)"
+    " SELECT e.wallet_id, e.version, e.type, e.data, e.occurred_at, e.key_id, e.uid, e.mac, e.link"
+    " FROM jsonb_to_recordset($1) AS e(wallet_id uuid, version bigint, type text, data jsonb,"
+    " occurred_at timestamptz, key_id text, uid uuid, mac text, link text)",
+)
+# The sealer's queue (wallets.sealing): one row per wallet whose head moved past its last seal.
+# `since` keeps the first unsealed moment. The rows are this movement's own wallets, locked already.
+_UPSERT_UNSEALED = Prepared(
+    "ledger_upsert_unsealed",
+    ("uuid[]", "bigint[]", "timestamptz"),
+    f"INSERT INTO {UNSEALED} (wallet_id, version, since) SELECT u.w, u.v, $3 FROM unnest($1, $2) AS u(w, v)"
+    " ON CONFLICT (wallet_id) DO UPDATE SET version = EXCLUDED.version",
 )
 _INSERT_JOURNAL = Prepared(
     "ledger_insert_journal",
@@ -495,7 +524,7 @@ def lock(
             statements.append((f"SELECT id, kind FROM {JOURNAL} WHERE reference = %s", [reference]))
         statements.append(
             (
-                f"SELECT id, status, version, head_hash FROM {WALLETS}"
+                f"SELECT id, status, version, head_link FROM {WALLETS}"
                 f" WHERE id IN ({', '.join(['%s'] * len(wallet_ids))}) ORDER BY id{for_update}",
                 [w.hex for w in wallet_ids],
             )
@@ -582,8 +611,8 @@ def write(
         moved.append((wallet_id, currency, balance.posted - balance.held, posted - held))
         balance.posted, balance.held = posted, held
 
-    # Extend each stream's chain from the head read under the lock.
-    ring = chain.key_ring()
+    # Extend each stream's chain from the head read under the lock: only the unkeyed link is made
+    # here, the macs were made when the appends were built.
     event_rows: list[list[object]] = []
     heads: dict[uuid.UUID, tuple[int, int, str]] = {}  # wallet id -> (expected version, new version, head)
     written: list[tuple[uuid.UUID, int, str]] = []
@@ -591,20 +620,22 @@ def write(
         wallet = locked.wallets[append.wallet_id]
         expected = heads[append.wallet_id][0] if append.wallet_id in heads else wallet.version
         version = wallet.version + 1
-        digest = chain.event_hash(
-            key_id=ring.current_id,
-            prev_hash=wallet.head_hash,
-            wallet_id=str(append.wallet_id),
-            version=version,
-            type=append.type,
-            data=append.data,
-            occurred_at=now,
-        )
+        link = chain.next_link(wallet.head_link, append.mac, version)
         event_rows.append(
-            [append.wallet_id, version, append.type, append.data, now, ring.current_id, wallet.head_hash, digest]
+            [
+                append.wallet_id,
+                version,
+                append.type,
+                append.data,
+                append.occurred_at,
+                append.key_id,
+                append.uid,
+                append.mac,
+                link,
+            ]
         )
-        wallet.version, wallet.head_hash = version, digest
-        heads[append.wallet_id] = (expected, version, digest)
+        wallet.version, wallet.head_link = version, link
+        heads[append.wallet_id] = (expected, version, link)
         written.append((append.wallet_id, version, append.type))
 
     balance_deltas = [
@@ -622,6 +653,11 @@ def write(
     results = _batch(statements + hooked + list(extra) + commit)
     if commit:
         _own.committed = True
+    if heads:
+        # With no beat (Celery eager, `make run`), seal the new heads once this commits.
+        from .sealing import seal_after_commit  # sealing imports models and chain only
+
+        seal_after_commit()
     if sum(results[at][1] for at in heads_at) != len(heads):
         # The row lock makes this unreachable, and a concurrent append would already have failed on
         # the unique (wallet, version) constraint, before any COMMIT in the message. Should it ever
@@ -652,15 +688,27 @@ def _statements_by_array(balance_deltas, head_rows, event_rows, now):
     if event_rows:
         statements.append(
             _INSERT_EVENTS(
-                now,
-                event_rows[0][5],
                 _rows(
                     [
-                        {"wallet_id": w, "version": v, "type": t, "data": d, "prev_hash": prev, "hash": h}
-                        for w, v, t, d, _, _, prev, h in event_rows
+                        {
+                            "wallet_id": w,
+                            "version": v,
+                            "type": t,
+                            "data": d,
+                            "occurred_at": at.isoformat(),
+                            "key_id": k,
+                            "uid": u,
+                            "mac": m,
+                            "link": link,
+                        }
+                        for w, v, t, d, at, k, u, m, link in event_rows
                     ]
                 ),
             )
+        )
+    if head_rows:
+        statements.append(
+            _UPSERT_UNSEALED(_array(w for w, _, _, _ in head_rows), _array(v for _, v, _, _ in head_rows), now)
         )
     return statements, heads_at
 
@@ -679,7 +727,7 @@ def _statements_by_row(balance_deltas, head_rows, event_rows, now):
         statements.append(
             (
                 f"UPDATE {WALLETS} SET version = CASE id {' '.join(['WHEN %s THEN %s'] * len(head_rows))} END,"
-                f" head_hash = CASE id {' '.join(['WHEN %s THEN %s'] * len(head_rows))} END"
+                f" head_link = CASE id {' '.join(['WHEN %s THEN %s'] * len(head_rows))} END"
                 f" WHERE {' OR '.join(['(id = %s AND version = %s)'] * len(head_rows))}",
                 [p for w, v, _, _ in head_rows for p in (uuid_param(w), v)]
                 + [p for w, _, _, h in head_rows for p in (uuid_param(w), h)]
@@ -689,13 +737,32 @@ def _statements_by_row(balance_deltas, head_rows, event_rows, now):
     if event_rows:
         statements.append(
             (
-                f"INSERT INTO {EVENTS} (wallet_id, version, type, data, occurred_at, key_id, prev_hash, hash) VALUES "
-                + ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(event_rows)),
+                f"INSERT INTO {EVENTS} (wallet_id, version, type, data, occurred_at, key_id, uid, mac, link) VALUES "
+                + ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(event_rows)),
                 [
                     p
-                    for w, v, t, d, _, k, prev, h in event_rows
-                    for p in (uuid_param(w), v, t, ops.adapt_json_value(d, None), when, k, prev, h)
+                    for w, v, t, d, at, k, u, m, link in event_rows
+                    for p in (
+                        uuid_param(w),
+                        v,
+                        t,
+                        ops.adapt_json_value(d, None),
+                        ops.adapt_datetimefield_value(at),
+                        k,
+                        uuid_param(u),
+                        m,
+                        link,
+                    )
                 ],
+            )
+        )
+    if head_rows:
+        statements.append(
+            (
+                f"INSERT INTO {UNSEALED} (wallet_id, version, since) VALUES "
+                + ", ".join(["(%s, %s, %s)"] * len(head_rows))
+                + " ON CONFLICT (wallet_id) DO UPDATE SET version = excluded.version",
+                [p for w, v, _, _ in head_rows for p in (uuid_param(w), v, when)],
             )
         )
     return statements, heads_at

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from crowdpay_connect_sdk.wallet import WalletClient
 
-from wallets import services
+from wallets import chain, services
 from wallets.integrity import reconcile
 from wallets.models import Wallet
 from wallets.tests.factories import balance_of
@@ -82,8 +82,8 @@ def test_the_quick_start_runs_as_written(service):
     assert [(b.currency, b.posted, b.held, b.available) for b in wallet.balances] == [("USD", 400_00, 0, 400_00)]
     assert wallet.metadata["name"] == "Summer Trip 2024"
     assert [w.id for w in listed] == [pod.id]
-    # the whole stream, across pages of two, in version order, each event with its hash chain
+    # the whole stream, across pages of two, in version order, each event with its link chain
     assert [e.version for e in events] == list(range(1, pod.version + 1))
     assert [e.type for e in events][:2] == ["WalletOpened", "WalletCredited"]
     assert "TransferCompleted" in [e.type for e in events]
-    assert all(e.prev_hash == prior.hash and e.hash == e.hash_ for prior, e in itertools.pairwise(events))
+    assert all(e.link == chain.next_link(prior.link, e.mac, e.version) for prior, e in itertools.pairwise(events))

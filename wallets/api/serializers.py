@@ -73,9 +73,14 @@ class EventSerializer(serializers.Serializer):
     type = serializers.CharField()
     data = serializers.DictField()  # type: ignore[assignment]  # API field shadows Serializer.data by design
     occurred_at = serializers.DateTimeField()
-    key_id = serializers.CharField(help_text="Which HMAC key signed this event.")
-    prev_hash = serializers.CharField(help_text="The previous event's hash (64 zeros for the first).")
-    hash = serializers.CharField(help_text="HMAC-SHA256(key[key_id], prev_hash ‖ canonical_json(event)).")
+    uid = serializers.UUIDField(help_text="The event's public id.")
+    key_id = serializers.CharField(help_text="Which HMAC key made this event's mac.")
+    mac = serializers.CharField(
+        help_text="HMAC-SHA256(key[key_id], canonical_json({wallet_id, uid, type, data, occurred_at}))."
+    )
+    link = serializers.CharField(
+        help_text="sha256(previous event's link ‖ mac ‖ version); the first event's previous link is 64 zeros."
+    )
 
     class Meta:
         ref_name = "Event"

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from crowdpay.tests.fixtures import client_for
-from wallets import services
+from wallets import chain, services
 from wallets.models import Event, Wallet
 from wallets.tests.factories import WalletFactory, funded
 
@@ -208,8 +208,10 @@ def test_events_are_paged_by_version_complete_and_in_order(api, caller):
     assert [e["version"] for e in seen] == list(range(1, 8))
     assert [e["type"] for e in seen] == ["WalletOpened"] + ["WalletCredited"] * 6
     first, second = seen[0], seen[1]
-    assert first["prev_hash"] == "0" * 64 and second["prev_hash"] == first["hash"]
-    assert set(first) == {"wallet_id", "version", "type", "data", "occurred_at", "key_id", "prev_hash", "hash"}
+    assert first["link"] == chain.next_link(chain.GENESIS_LINK, first["mac"], 1)
+    assert second["link"] == chain.next_link(first["link"], second["mac"], 2)
+    assert first["uid"] != second["uid"]
+    assert set(first) == {"wallet_id", "version", "type", "data", "occurred_at", "key_id", "uid", "mac", "link"}
     assert seen[1]["data"]["amount"] == 100 and seen[1]["data"]["currency"] == "USD"
 
 

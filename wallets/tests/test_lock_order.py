@@ -23,7 +23,8 @@ from crowdpay.tests.fixtures import bearer
 from crowdpay.tests.live_server import gunicorn_server
 from sagas import services as sagas
 from sagas.models import Saga
-from wallets import ledger
+from wallets import ledger, plan
+from wallets.executor import PostgresExecutor
 from wallets.integrity import reconcile, verify_chains
 from wallets.models import Balance, Hold
 from wallets.tests.factories import WalletFactory, funded
@@ -41,6 +42,8 @@ WRITE_PATH_FOREIGN_KEYS = {
     ("wallets_posting", "journal_id"),
     ("wallets_fxquote", "wallet_id"),
     ("wallets_fxquote", "journal_id"),
+    ("wallets_eventseal", "wallet_id"),
+    ("wallets_unsealedhead", "wallet_id"),
     ("sagas_saga", "wallet_id"),
     ("sagas_saga", "counterparty_wallet_id"),
     ("sagas_sagastep", "saga_id"),
@@ -104,6 +107,17 @@ def test_a_foreign_key_check_never_waits_on_a_movements_wallet_locks():
     with transaction.atomic():
         ledger.lock(wallet_ids=[source.id, target.id], pairs=[(source.id, "USD"), (target.id, "USD")])
         outcome = _in_thread(review_saga)  # committed while both wallets are still locked here
+    assert "ok" in outcome, outcome
+    assert Saga.objects.filter(pk=outcome["ok"]).exists()
+
+    # The same under the engine v2 executor: `ledger_execute` locks the wallets FOR NO KEY UPDATE too.
+    with transaction.atomic():
+        PostgresExecutor().execute(
+            plan.transfer_plan(
+                transfer_id=uuid.uuid4(), from_wallet_id=source.id, to_wallet_id=target.id, amount=1, currency="USD"
+            )
+        )
+        outcome = _in_thread(review_saga)  # committed while the executor's locks are still held here
     assert "ok" in outcome, outcome
     assert Saga.objects.filter(pk=outcome["ok"]).exists()
 

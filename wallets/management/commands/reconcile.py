@@ -5,7 +5,7 @@ import sys
 
 from django.core.management.base import BaseCommand
 
-from wallets.integrity import reconcile
+from wallets.integrity import Progress, reconcile
 
 
 class Command(BaseCommand):
@@ -15,7 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
     def handle(self, *args, json=False, **options):
-        problems = reconcile()
+        problems = reconcile(progress=Progress.for_command(self))
         if json:
             self.stdout.write(_json.dumps({"ok": not problems, "problems": [p.as_dict() for p in problems]}, indent=2))
         elif problems:

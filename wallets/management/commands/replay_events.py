@@ -5,7 +5,7 @@ import uuid
 
 from django.core.management.base import BaseCommand
 
-from wallets.integrity import replay
+from wallets.integrity import Progress, replay
 
 
 class Command(BaseCommand):
@@ -16,7 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="report differences, change nothing")
 
     def handle(self, *args, wallet=None, dry_run=False, **options):
-        result = replay(wallet_id=wallet, dry_run=dry_run)
+        result = replay(wallet_id=wallet, dry_run=dry_run, progress=Progress.for_command(self))
         for problem in result.mismatches:
             self.stderr.write(f"{'DIFF' if dry_run else 'REBUILT'} wallet {problem.wallet_id}: {problem.detail}")
         self.stdout.write(

@@ -24,9 +24,10 @@ class Event:
         type_ (str):
         data (EventData):
         occurred_at (datetime.datetime):
-        key_id (str): Which HMAC key signed this event.
-        prev_hash (str): The previous event's hash (64 zeros for the first).
-        hash_ (str): HMAC-SHA256(key[key_id], prev_hash ‖ canonical_json(event)).
+        uid (UUID): The event's public id.
+        key_id (str): Which HMAC key made this event's mac.
+        mac (str): HMAC-SHA256(key[key_id], canonical_json({wallet_id, uid, type, data, occurred_at})).
+        link (str): sha256(previous event's link ‖ mac ‖ version); the first event's previous link is 64 zeros.
     """
 
     wallet_id: UUID
@@ -34,9 +35,10 @@ class Event:
     type_: str
     data: EventData
     occurred_at: datetime.datetime
+    uid: UUID
     key_id: str
-    prev_hash: str
-    hash_: str
+    mac: str
+    link: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -50,11 +52,13 @@ class Event:
 
         occurred_at = self.occurred_at.isoformat()
 
+        uid = str(self.uid)
+
         key_id = self.key_id
 
-        prev_hash = self.prev_hash
+        mac = self.mac
 
-        hash_ = self.hash_
+        link = self.link
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -65,9 +69,10 @@ class Event:
                 "type": type_,
                 "data": data,
                 "occurred_at": occurred_at,
+                "uid": uid,
                 "key_id": key_id,
-                "prev_hash": prev_hash,
-                "hash": hash_,
+                "mac": mac,
+                "link": link,
             }
         )
 
@@ -88,11 +93,13 @@ class Event:
 
         occurred_at = datetime.datetime.fromisoformat(d.pop("occurred_at"))
 
+        uid = UUID(d.pop("uid"))
+
         key_id = d.pop("key_id")
 
-        prev_hash = d.pop("prev_hash")
+        mac = d.pop("mac")
 
-        hash_ = d.pop("hash")
+        link = d.pop("link")
 
         event = cls(
             wallet_id=wallet_id,
@@ -100,9 +107,10 @@ class Event:
             type_=type_,
             data=data,
             occurred_at=occurred_at,
+            uid=uid,
             key_id=key_id,
-            prev_hash=prev_hash,
-            hash_=hash_,
+            mac=mac,
+            link=link,
         )
 
         event.additional_properties = d

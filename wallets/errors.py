@@ -29,6 +29,7 @@ class LedgerErrorCode(StrEnum):
     QUOTE_USED = "quote_used"
     FX_RATE_UNAVAILABLE = "fx_rate_unavailable"
     FX_UNAVAILABLE = "fx_unavailable"
+    VELOCITY_LIMIT_EXCEEDED = "velocity_limit_exceeded"
 
 
 class LedgerError(CodedError):

@@ -1,0 +1,424 @@
+"""The ledger engine v2: a `MovementPlan` run by the PostgreSQL function and by the ORM executor,
+which must agree row for row; refusals that write nothing; velocity checked under the lock, in the
+base currency."""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.db import connection, connections, transaction
+
+from sagas.models import FxRate
+from wallets import chain, plan
+from wallets.errors import LedgerError, LedgerErrorCode
+from wallets.executor import OrmExecutor, PostgresExecutor, execute, executor
+from wallets.fx import Quote, convert, to_base
+from wallets.integrity import reconcile, verify_chains
+from wallets.models import Balance, Event, Hold, JournalEntry, Posting, UnsealedHead, VelocityBucket, Wallet
+from wallets.projection import EventType
+from wallets.tests.factories import WalletFactory, balance_of, funded
+
+ON_PG = os.environ.get("DATABASE_URL", "").startswith("postgres")
+
+EXECUTORS = [
+    pytest.param(PostgresExecutor, id="postgres", marks=pytest.mark.skipif(not ON_PG, reason="PostgreSQL")),
+    pytest.param(OrmExecutor, id="orm"),
+]
+
+
+def _counts() -> tuple[int, ...]:
+    return (
+        Event.objects.count(),
+        JournalEntry.objects.count(),
+        Posting.objects.count(),
+        Hold.objects.count(),
+        VelocityBucket.objects.count(),
+    )
+
+
+@pytest.fixture(params=EXECUTORS)
+def run(request):
+    return request.param().execute
+
+
+@pytest.mark.django_db
+def test_the_executor_is_chosen_once_for_the_database():
+    assert isinstance(executor(), PostgresExecutor if ON_PG else OrmExecutor)
+    assert executor() is executor()
+
+
+@pytest.mark.django_db
+def test_a_credit_writes_balance_event_journal_and_unsealed_head(run):
+    wallet = WalletFactory()
+    outcome = run(plan.credit_plan(wallet_id=wallet.id, amount=500, currency="EUR", reference="c1"))
+    assert balance_of(wallet, "EUR") == (500, 0)
+    assert outcome.balances == [(wallet.id, "EUR", 0, 500)]
+    assert outcome.events == [(wallet.id, 2, EventType.WALLET_CREDITED)]
+    assert JournalEntry.objects.get(reference="c1").id == outcome.journal_id
+    assert UnsealedHead.objects.get(wallet_id=wallet.id).version == 2
+    assert verify_chains() == [] and reconcile() == []
+
+
+@pytest.mark.django_db
+def test_a_transfer_moves_funds_and_a_replay_writes_nothing(run):
+    source, target = funded(amount=1000), WalletFactory()
+    transfer_id = uuid.uuid4()
+
+    def build():
+        return plan.transfer_plan(
+            transfer_id=transfer_id, from_wallet_id=source.id, to_wallet_id=target.id, amount=300, currency="USD"
+        )
+
+    first = run(build())
+    assert (balance_of(source), balance_of(target)) == ((700, 0), (300, 0))
+    assert sorted(first.balances) == sorted([(source.id, "USD", 1000, 700), (target.id, "USD", 0, 300)])
+    before = _counts()
+    again = run(build())
+    assert again.replay and again.journal_id == first.journal_id
+    assert _counts() == before and balance_of(source) == (700, 0)
+    assert verify_chains() == [] and reconcile() == []
+
+
+@pytest.mark.django_db
+def test_a_refusal_writes_nothing_and_leaves_the_callers_transaction_usable(run):
+    source, target = funded(amount=100), WalletFactory()
+    before = _counts()
+    with transaction.atomic():
+        with pytest.raises(LedgerError) as refused:
+            run(
+                plan.transfer_plan(
+                    transfer_id=uuid.uuid4(),
+                    from_wallet_id=source.id,
+                    to_wallet_id=target.id,
+                    amount=101,
+                    currency="USD",
+                )
+            )
+        assert refused.value.code == LedgerErrorCode.INSUFFICIENT_FUNDS
+        assert Balance.objects.filter(wallet_id=source.id).count() == 1  # the transaction still answers
+    assert _counts() == before
+    assert not Balance.objects.filter(wallet_id=target.id, currency="USD").exclude(posted=0).exists()
+
+
+@pytest.mark.django_db
+def test_statuses_are_checked_under_the_lock(run):
+    from wallets import services
+
+    source, target = funded(amount=100), WalletFactory()
+    services.wallet_freeze(wallet_id=target.id, actor="test", reason="check")
+    run(
+        plan.transfer_plan(
+            transfer_id=uuid.uuid4(), from_wallet_id=source.id, to_wallet_id=target.id, amount=10, currency="USD"
+        )
+    )
+    assert balance_of(target) == (10, 0)  # a frozen wallet receives
+    with pytest.raises(LedgerError) as refused:
+        run(
+            plan.transfer_plan(
+                transfer_id=uuid.uuid4(), from_wallet_id=target.id, to_wallet_id=source.id, amount=1, currency="USD"
+            )
+        )
+    assert refused.value.code == LedgerErrorCode.WALLET_FROZEN
+    with pytest.raises(LedgerError) as missing:
+        run(plan.credit_plan(wallet_id=uuid.uuid4(), amount=1, currency="USD", reference="nowhere"))
+    assert missing.value.code == LedgerErrorCode.WALLET_NOT_FOUND
+
+
+@pytest.mark.django_db
+def test_a_hold_is_placed_once_captured_once_and_released_once(run):
+    wallet = funded(amount=1000)
+    place = plan.hold_plan(
+        wallet_id=wallet.id,
+        amount=400,
+        currency="USD",
+        reference="w1",
+        purpose=Hold.Purpose.WITHDRAWAL,
+        event=EventType.FUNDS_HELD,
+        data={"saga_id": None},
+    )
+    placed = run(place)
+    assert balance_of(wallet) == (1000, 400)
+    assert run(place).replay and run(place).hold_id == placed.hold_id
+    hold = Hold.objects.get(pk=placed.hold_id)
+    capture = plan.capture_plan(hold_id=hold.id, wallet_id=wallet.id, amount=400, currency="USD")
+    run(capture)
+    assert balance_of(wallet) == (600, 0)
+    assert Hold.objects.get(pk=hold.id).status == Hold.Status.CAPTURED
+    release = plan.release_plan(
+        hold_id=hold.id, wallet_id=wallet.id, amount=400, currency="USD", event=EventType.FUNDS_RELEASED, reason="x"
+    )
+    with pytest.raises(LedgerError) as refused:
+        run(release)
+    assert refused.value.code == LedgerErrorCode.HOLD_NOT_ACTIVE
+
+    second = run(
+        plan.hold_plan(
+            wallet_id=wallet.id,
+            amount=100,
+            currency="USD",
+            reference="w2",
+            purpose=Hold.Purpose.WITHDRAWAL,
+            event=EventType.FUNDS_HELD,
+            data={},
+        )
+    )
+    release = plan.release_plan(
+        hold_id=second.hold_id,
+        wallet_id=wallet.id,
+        amount=100,
+        currency="USD",
+        event=EventType.FUNDS_RELEASED,
+        reason="x",
+    )
+    run(release)
+    assert run(release).noop
+    assert balance_of(wallet) == (600, 0)
+    assert verify_chains() == [] and reconcile() == []
+
+
+@pytest.mark.django_db
+def test_a_two_phase_transfer_captures_its_hold_once(run):
+    source, target = funded(amount=1000), WalletFactory()
+    transfer_id = uuid.uuid4()
+    placed = run(
+        plan.hold_plan(
+            wallet_id=source.id,
+            amount=250,
+            currency="USD",
+            reference=f"transfer:{transfer_id}",
+            purpose=Hold.Purpose.TRANSFER,
+            event=EventType.TRANSFER_INITIATED,
+            data={"transfer_id": str(transfer_id), "to_wallet_id": str(target.id), "memo": ""},
+        )
+    )
+    assert balance_of(source) == (1000, 250)
+
+    def complete():
+        return plan.transfer_complete_plan(
+            transfer_id=transfer_id,
+            hold_id=placed.hold_id,
+            from_wallet_id=source.id,
+            to_wallet_id=target.id,
+            amount=250,
+            currency="USD",
+        )
+
+    done = run(complete())
+    assert (balance_of(source), balance_of(target)) == ((750, 0), (250, 0))
+    assert Hold.objects.get(pk=placed.hold_id).status == Hold.Status.CAPTURED
+    again = run(complete())
+    assert again.replay and again.journal_id == done.journal_id
+    assert balance_of(target) == (250, 0)
+    assert verify_chains() == [] and reconcile() == []
+
+
+@pytest.mark.django_db
+def test_a_cross_currency_transfer_routes_through_the_fx_house_account(run):
+    source, target = funded(amount=10_000), WalletFactory(base_currency="JPY")
+    conversion = convert(10_000, Quote("USD", "JPY", Decimal("151.234"), "test"))
+    outcome = run(
+        plan.transfer_plan(
+            transfer_id=uuid.uuid4(),
+            from_wallet_id=source.id,
+            to_wallet_id=target.id,
+            amount=10_000,
+            currency="USD",
+            conversion=conversion,
+        )
+    )
+    assert balance_of(source) == (0, 0)
+    assert balance_of(target, "JPY") == (conversion.to_amount, 0) == (15_123, 0)
+    legs = sorted(Posting.objects.filter(journal_id=outcome.journal_id).values_list("account", "currency", "amount"))
+    assert ("fx:USD", "USD", 10_000) in legs and ("fx:JPY", "JPY", -15_123) in legs
+    assert verify_chains() == [] and reconcile() == []
+
+
+@pytest.mark.django_db
+def test_a_conversion_inside_a_wallet_balances_per_currency(run):
+    wallet = funded(amount=5_000)
+    conversion = convert(5_000, Quote("USD", "EUR", Decimal("0.9213"), "test"))
+    outcome = run(plan.convert_plan(wallet_id=wallet.id, conversion=conversion, reference="conv1"))
+    assert (balance_of(wallet), balance_of(wallet, "EUR")) == ((0, 0), (4_606, 0))
+    assert sorted(outcome.balances) == sorted([(wallet.id, "USD", 5_000, 0), (wallet.id, "EUR", 0, 4_606)])
+    with pytest.raises(LedgerError) as short:
+        run(plan.convert_plan(wallet_id=wallet.id, conversion=conversion, reference="conv2"))
+    assert short.value.code == LedgerErrorCode.INSUFFICIENT_FUNDS
+    assert verify_chains() == [] and reconcile() == []
+
+
+@pytest.mark.django_db
+def test_status_changes_follow_the_status_they_were_planned_on(run):
+    wallet, other = funded(amount=10), WalletFactory()
+
+    def change(name: str, current: str):
+        return plan.status_plan(wallet_id=wallet.id, current=current, name=name, actor="officer", reason="check")
+
+    def pay(amount: int):
+        return plan.transfer_plan(
+            transfer_id=uuid.uuid4(), from_wallet_id=wallet.id, to_wallet_id=other.id, amount=amount, currency="USD"
+        )
+
+    stale = change("close", "ACTIVE")
+    run(change("freeze", "ACTIVE"))
+    assert Wallet.objects.get(pk=wallet.id).status == Wallet.Status.FROZEN
+    with pytest.raises(LedgerError) as moved_on:
+        run(change("freeze", "ACTIVE"))  # planned on a status that is no longer the wallet's
+    assert moved_on.value.code == LedgerErrorCode.INVALID_TRANSITION
+    with pytest.raises(LedgerError) as frozen:
+        run(
+            plan.transfer_plan(
+                transfer_id=uuid.uuid4(), from_wallet_id=wallet.id, to_wallet_id=other.id, amount=1, currency="USD"
+            )
+        )
+    assert frozen.value.code == LedgerErrorCode.WALLET_FROZEN
+    run(change("unfreeze", "FROZEN"))
+    with pytest.raises(LedgerError) as not_empty:
+        run(stale)
+    assert not_empty.value.code == LedgerErrorCode.WALLET_NOT_EMPTY
+    run(
+        plan.transfer_plan(
+            transfer_id=uuid.uuid4(), from_wallet_id=wallet.id, to_wallet_id=other.id, amount=10, currency="USD"
+        )
+    )
+    run(change("close", "ACTIVE"))
+    assert Wallet.objects.get(pk=wallet.id).status == Wallet.Status.CLOSED
+    with pytest.raises(LedgerError) as invalid:
+        change("unfreeze", "CLOSED")
+    assert invalid.value.code == LedgerErrorCode.INVALID_TRANSITION
+    last = Event.objects.filter(wallet_id=wallet.id).order_by("-version").values_list("type", flat=True).first()
+    assert last == EventType.WALLET_CLOSED
+    assert verify_chains() == [] and reconcile() == []
+
+
+def test_plans_refuse_what_needs_no_lock():
+    one = uuid.uuid4()
+    with pytest.raises(LedgerError) as same:
+        plan.transfer_plan(transfer_id=uuid.uuid4(), from_wallet_id=one, to_wallet_id=one, amount=1, currency="USD")
+    assert same.value.code == LedgerErrorCode.SAME_WALLET
+    for amount, code in ((0, LedgerErrorCode.INVALID_AMOUNT), (1.5, LedgerErrorCode.INVALID_AMOUNT)):
+        with pytest.raises(LedgerError) as bad:
+            plan.credit_plan(wallet_id=one, amount=amount, currency="USD", reference="r")  # type: ignore[arg-type]
+        assert bad.value.code == code
+    with pytest.raises(LedgerError) as currency:
+        plan.credit_plan(wallet_id=one, amount=1, currency="XAU", reference="r")
+    assert currency.value.code == LedgerErrorCode.UNSUPPORTED_CURRENCY
+
+
+@pytest.mark.django_db
+def test_the_postgres_function_and_the_orm_write_the_same_chain():
+    if not ON_PG:
+        pytest.skip("PostgreSQL")
+    wallet = WalletFactory()
+    for n, run in enumerate((PostgresExecutor().execute, OrmExecutor().execute)):
+        run(plan.credit_plan(wallet_id=wallet.id, amount=10 + n, currency="USD", reference=f"same{n}"))
+    links = list(Event.objects.filter(wallet_id=wallet.id).order_by("version").values_list("version", "mac", "link"))
+    prev = chain.GENESIS_LINK
+    for version, mac, link in links:
+        assert link == chain.next_link(prev, mac, version)
+        prev = link
+    assert verify_chains() == []
+
+
+# --- velocity -------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_jpy_and_a_usd_outflow_count_against_one_usd_limit(run, settings):
+    settings.VELOCITY_BASE_CURRENCY = "USD"
+    settings.FX_SERVICE_ENDPOINT = ""
+    FxRate.objects.create(base="JPY", quote="USD", rate=Decimal("0.0065"))
+    wallet = funded(amount=10_000_000, currency="JPY")
+    run(plan.credit_plan(wallet_id=wallet.id, amount=100_00, currency="USD", reference="usd"))
+    limit = 100_00  # 100.00 USD
+
+    def withdraw(amount: int, currency: str, reference: str):
+        outflow = plan.Outflow(base_amount=to_base(amount, currency), limit=limit)
+        return plan.hold_plan(
+            wallet_id=wallet.id,
+            amount=amount,
+            currency=currency,
+            reference=reference,
+            purpose=Hold.Purpose.WITHDRAWAL,
+            event=EventType.FUNDS_HELD,
+            data={},
+            outflow=outflow,
+        )
+
+    run(withdraw(10_000, "JPY", "jpy"))  # 65.00 USD
+    assert sum(VelocityBucket.objects.values_list("amount", flat=True)) == 65_00
+    run(withdraw(35_00, "USD", "usd1"))  # 100.00 USD in all: at the limit, allowed
+    with pytest.raises(LedgerError) as refused:
+        run(withdraw(1, "JPY", "jpy2"))  # 0.0065 USD, rounded up to one cent: over
+    assert refused.value.code == LedgerErrorCode.VELOCITY_LIMIT_EXCEEDED
+    # 1,000,000 JPY is not 10,000.00 USD: minor units of two currencies never add up raw
+    assert plan.Outflow(base_amount=to_base(1_000_000, "JPY"), limit=limit).base_amount == 6500_00
+
+
+RACERS = 20
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_twenty_withdrawals_racing_one_limit_never_pass_it_together():
+    """Twenty threads, each with its own PostgreSQL connection, place a 30.00 USD withdrawal against
+    a 100.00 USD limit at once: exactly three pass."""
+    if not ON_PG:
+        pytest.skip("real parallel PostgreSQL connections")
+    wallet = funded(amount=1_000_000)
+    plans = [
+        plan.hold_plan(
+            wallet_id=wallet.id,
+            amount=30_00,
+            currency="USD",
+            reference=f"race:{n}",
+            purpose=Hold.Purpose.WITHDRAWAL,
+            event=EventType.FUNDS_HELD,
+            data={},
+            outflow=plan.Outflow(base_amount=30_00, limit=100_00),
+        )
+        for n in range(RACERS)
+    ]
+    start = threading.Barrier(RACERS)
+    results: list[str] = []
+
+    def racer(movement):
+        try:
+            start.wait()
+            execute(movement)
+            results.append("ok")
+        except LedgerError as exc:
+            results.append(exc.code)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=racer, args=(p,)) for p in plans]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results.count("ok") == 3
+    assert results.count(LedgerErrorCode.VELOCITY_LIMIT_EXCEEDED) == RACERS - 3
+    assert sum(VelocityBucket.objects.filter(wallet_id=wallet.id).values_list("amount", flat=True)) == 90_00
+    assert balance_of(wallet) == (1_000_000, 90_00)
+    assert verify_chains() == [] and reconcile() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_instant_transfer_is_one_round_trip_in_autocommit():
+    if not ON_PG:
+        pytest.skip("PostgreSQL")
+    from bench.roundtrips import count
+
+    source, target = funded(amount=1000), WalletFactory()
+    movement = plan.transfer_plan(
+        transfer_id=uuid.uuid4(), from_wallet_id=source.id, to_wallet_id=target.id, amount=5, currency="USD"
+    )
+    connection.ensure_connection()
+    assert connection.get_autocommit()
+    measured = count(lambda: PostgresExecutor().execute(movement))
+    assert measured["round_trips"] == 1
+    assert balance_of(target) == (5, 0)

@@ -19,7 +19,7 @@ Two implementations behind one interface (`submit(check)`, `fetch(check_id)`, ea
   so its decision is applied by the same service as a real callback's (`kyc_check_result_apply`).
   The production settings refuse to start without a real endpoint.
 
-Failures follow the other gateways (`sagas.gateways.base`): `GatewayUnavailable` is worth a retry
+Failures follow the other gateways (`crowdpay.gateways`): `GatewayUnavailable` is worth a retry
 (timeout, refused connection, 5xx, 429, an unreadable body), `GatewayRejected` is final (a 4xx).
 """
 
@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from sagas.gateways.base import GatewayRejected, GatewayUnavailable, HttpGateway
+from crowdpay.gateways import GatewayRejected, GatewayUnavailable, HttpGateway
 
 PENDING, VERIFIED, REJECTED, NEEDS_REVIEW = "pending", "verified", "rejected", "needs_review"
 STATUSES = (PENDING, VERIFIED, REJECTED, NEEDS_REVIEW)

@@ -9,10 +9,10 @@ from django.conf import settings
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from sagas.models import Saga
 from wallets.models import Event, Wallet
 from wallets.projection import EventType
 
+from . import operations
 from .models import KycProfile, ReviewCase, RiskAssessment
 
 AGE_BUCKETS = (
@@ -63,13 +63,10 @@ def dashboard_figures(*, now: datetime | None = None) -> dict:
     }
 
 
-def recent_sagas(*, wallet_id: uuid.UUID, limit: int = 20) -> list[Saga]:
-    """The latest sagas the wallet took part in, as source or counterparty."""
-    return list(
-        Saga.objects.filter(Q(wallet_id=wallet_id) | Q(counterparty_wallet_id=wallet_id)).order_by("-created_at")[
-            :limit
-        ]
-    )
+def recent_sagas(*, wallet_id: uuid.UUID, limit: int = 20) -> list:
+    """The latest sagas the wallet took part in, as source or counterparty (read by the sagas app,
+    `compliance.operations`)."""
+    return operations.reviewed().recent(wallet_id=wallet_id, limit=limit)
 
 
 def kyc_checks_unsent(*, limit: int = 500) -> list[uuid.UUID]:

@@ -23,7 +23,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
@@ -32,7 +31,7 @@ from wallets.ledger import Append, Prepared, uuid_param
 from wallets.models import Hold
 from wallets.projection import EventType
 
-from .models import OutflowBucket, WalletLimit
+from .models import OutflowBucket
 
 WINDOW_MINUTES = 24 * 60
 BUCKETS = OutflowBucket._meta.db_table
@@ -92,11 +91,6 @@ def outflow_24h(*, wallet_id: uuid.UUID, currency: str, now: datetime | None = N
         wallet_id=wallet_id, currency=currency, minute__gt=minute - WINDOW_MINUTES, minute__lte=minute
     ).aggregate(total=Sum("amount"))["total"]
     return max(total or 0, 0)
-
-
-def limit_for(*, wallet_id: uuid.UUID) -> int:
-    override = WalletLimit.objects.filter(wallet_id=wallet_id).values_list("daily_limit", flat=True).first()
-    return settings.WALLET_DEFAULT_LIMIT if override is None else override
 
 
 def outflow_buckets_prune(*, now: datetime | None = None) -> int:

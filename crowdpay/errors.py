@@ -33,11 +33,6 @@ class CodedError(DomainError):
         super().__init__(detail, code=str(code), status=self.statuses.get(code, self.default_status), **extra)
 
 
-class NotFound(DomainError):
-    code = "not_found"
-    status = 404
-
-
 class Conflict(DomainError):
     code = "conflict"
     status = 409

@@ -38,7 +38,7 @@ from django.db import IntegrityError, connections, transaction
 from crowdpay.errors import DomainError
 from crowdpay.provider_signatures import Scheme, SignatureRefused
 
-from . import charges
+from . import charges, queue
 from .gateways.funding import STATUSES, Charge
 from .models import FundingWebhook
 
@@ -131,10 +131,8 @@ def funding_hook_receive(*, headers, body: bytes, now: float | None = None) -> d
             waiting = (
                 charges.waiting_saga_ids(provider=provider, reference=fields["charge_reference"]) if fields else []
             )
-            from .services import _enqueue
-
             for saga_id in waiting:
-                _enqueue(saga_id)  # on commit: the saga confirms from the report just written
+                queue.enqueue(saga_id)  # on commit: the saga confirms from the report just written
     except IntegrityError:
         return {"id": webhook_id, "duplicate": True}
     log.info("funding webhook", extra={"webhook_id": webhook_id, "type": event_type, "sagas": len(waiting)})

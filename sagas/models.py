@@ -80,6 +80,17 @@ class Saga(ConcurrentTransitionMixin, models.Model):
                 condition=Q(next_attempt_at__isnull=False),
             ),
             models.Index(fields=["wallet", "created_at"]),
+            # the back-office's saga list, newest first (issue 21): no sort of the whole table
+            models.Index(fields=["created_at"], name="saga_created_at"),
+            # its state filter on the states that wait (in review, held, …): a small partial index,
+            # which the instant transfers (inserted SUCCEEDED) never enter
+            models.Index(
+                fields=["state", "created_at"],
+                name="saga_open_state_created",
+                condition=~Q(state__in=["SUCCEEDED", "FAILED"]),
+            ),
+            # the back-office finds an operation by its charge reference (compliance.search)
+            models.Index(fields=["source_reference"], name="saga_source_ref_idx", condition=~Q(source_reference="")),
         ]
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="saga_amount_positive")]
 
@@ -207,6 +218,7 @@ class Payout(ConcurrentTransitionMixin, models.Model):
 
     class Meta:
         ordering = ["created_at"]
+        indexes = [models.Index(fields=["created_at"], name="payout_created_at")]  # the payout list's order
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payout_amount_positive")]
 
     def __str__(self) -> str:

@@ -114,7 +114,7 @@ def wallet_open(
         data = {"owner_id": str(owner_id), "kind": kind, "base_currency": base_currency}
         ledger.write(locked, appends=[Append(wallet.id, EventType.WALLET_OPENED, data)])
     head = locked.wallets[wallet.id]
-    wallet.version, wallet.head_hash = head.version, head.head_hash
+    wallet.version, wallet.head_link = head.version, head.head_link
     return wallet
 
 
@@ -137,7 +137,7 @@ def _wallet_transition(*, wallet_id: uuid.UUID, name: str, event: str, actor: st
         move()
         wallet.save(update_fields=["status"])
         locked = ledger.Locked(
-            wallets={wallet.id: ledger.LockedWallet(wallet.id, wallet.status, wallet.version, wallet.head_hash)},
+            wallets={wallet.id: ledger.LockedWallet(wallet.id, wallet.status, wallet.version, wallet.head_link)},
             balances={},
         )
         data = {"actor": actor, "reason": reason, "from_status": before, "to_status": wallet.status}
@@ -146,7 +146,7 @@ def _wallet_transition(*, wallet_id: uuid.UUID, name: str, event: str, actor: st
 
         outbox.wallet_status_changed(wallet=wallet, before=before, actor=actor, reason=reason)
     head = locked.wallets[wallet.id]
-    wallet.version, wallet.head_hash = head.version, head.head_hash
+    wallet.version, wallet.head_link = head.version, head.head_link
     return wallet
 
 
@@ -185,27 +185,30 @@ def wallet_credit(
     validate_amount(amount)
     validate_currency(currency)
 
+    # Built before the lock: the event's mac needs the key, not the chain's head.
+    journal = Journal(
+        reference=reference,
+        kind="credit",
+        memo=memo,
+        legs=[Leg.house(source, currency, -amount), Leg.wallet(wallet_id, currency, amount)],
+    )
+    data = {
+        "amount": amount,
+        "currency": currency,
+        "source": source,
+        "reference": reference,
+        "journal_id": str(journal.id),
+        "saga_id": str(saga_id) if saga_id else None,
+    }
+    appends = [Append(wallet_id, EventType.WALLET_CREDITED, data)]
+
     def write() -> uuid.UUID:
         with transaction.atomic():
             locked = ledger.lock(wallet_ids=[wallet_id], pairs=[], create=[(wallet_id, currency)], reference=reference)
             if (done := locked.journal_for(reference, "credit")) is not None:
                 return done
             locked.wallet(wallet_id, Access.RECEIVE)
-            journal = Journal(
-                reference=reference,
-                kind="credit",
-                memo=memo,
-                legs=[Leg.house(source, currency, -amount), Leg.wallet(wallet_id, currency, amount)],
-            )
-            data = {
-                "amount": amount,
-                "currency": currency,
-                "source": source,
-                "reference": reference,
-                "journal_id": str(journal.id),
-                "saga_id": str(saga_id) if saga_id else None,
-            }
-            ledger.write(locked, appends=[Append(wallet_id, EventType.WALLET_CREDITED, data)], journal=journal)
+            ledger.write(locked, appends=appends, journal=journal)
             return journal.id
 
     return _journal_once(reference, "credit", write)
@@ -233,12 +236,14 @@ def _hold_place(
     validate_currency(currency)
 
     def write() -> Hold:
+        # The event (and its mac) is built before the lock; a new one per attempt, with its hold.
+        hold = Hold(reference=reference, wallet_id=wallet_id, currency=currency, amount=amount, purpose=purpose)
+        payload = {"amount": amount, "currency": currency, "hold_id": str(hold.id), "reference": reference, **data}
+        appends = [Append(wallet_id, event, payload)]
         with transaction.atomic():
             locked = ledger.lock(wallet_ids=[wallet_id], pairs=[(wallet_id, currency)])
             locked.wallet(wallet_id, Access.SEND)
-            hold = Hold(reference=reference, wallet_id=wallet_id, currency=currency, amount=amount, purpose=purpose)
-            payload = {"amount": amount, "currency": currency, "hold_id": str(hold.id), "reference": reference, **data}
-            ledger.write(locked, appends=[Append(wallet_id, event, payload)])
+            ledger.write(locked, appends=appends)
             hold.save(force_insert=True)
             if within is not None:
                 within(hold)
@@ -539,12 +544,14 @@ def fx_quote_reference(quote_id: uuid.UUID) -> str:
 
 
 def _fx_rate(from_currency: str, to_currency: str, rates) -> Quote:
-    """The current rate from the FX gateway (`sagas.gateways.fx_gateway()` unless `rates` is given),
+    """The current rate from the FX source (`wallets.fx.rate_source()` unless `rates` is given),
     rounded to the stored precision. Called before any transaction: it may be a network call."""
-    from sagas.gateways import GatewayRejected, GatewayUnavailable, fx_gateway
+    from crowdpay.gateways import GatewayRejected, GatewayUnavailable
+
+    from .fx import rate_source
 
     try:
-        found = (rates or fx_gateway()).quote(base=from_currency, quote=to_currency)
+        found = (rates or rate_source()).quote(base=from_currency, quote=to_currency)
     except GatewayRejected as exc:
         raise LedgerError(exc.detail, code=LedgerErrorCode.FX_RATE_UNAVAILABLE) from None
     except GatewayUnavailable as exc:

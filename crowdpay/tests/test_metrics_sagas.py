@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from sagas import services
+from sagas import queue, services
 from sagas.models import Payout, Saga
 from wallets.tests.factories import funded
 
@@ -29,7 +29,7 @@ def value(samples, name, **labels) -> float:
 @pytest.fixture
 def run_by_hand(monkeypatch):
     """Steps are driven here, one by one, instead of by a worker."""
-    monkeypatch.setattr(services, "_enqueue", lambda saga_id, countdown=None: None)
+    monkeypatch.setattr(queue, "enqueue", lambda saga_id, countdown=None, marked=False: None)
 
     def advance(saga):
         while True:

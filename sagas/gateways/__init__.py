@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from .base import GatewayError, GatewayRejected, GatewayUnavailable
+from crowdpay.gateways import GatewayError, GatewayRejected, GatewayUnavailable
+
 from .funding import ChargePending, HttpFundingGateway, SandboxFundingGateway
 from .fx import HttpFxGateway, TableFxGateway
 from .settlement import HttpSettlementGateway, QueueSettlementGateway
@@ -16,6 +17,7 @@ __all__ = [
     "GatewayError",
     "GatewayRejected",
     "GatewayUnavailable",
+    "TableFxGateway",
     "funding_gateway",
     "fx_gateway",
     "settlement_gateway",

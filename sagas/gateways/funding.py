@@ -30,7 +30,7 @@ from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 
-from .base import GatewayError, GatewayRejected, GatewayUnavailable, HttpGateway
+from crowdpay.gateways import GatewayError, GatewayRejected, GatewayUnavailable, HttpGateway
 
 
 class ChargeErrorCode(StrEnum):

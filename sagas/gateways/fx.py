@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from crowdpay.gateways import GatewayRejected, GatewayUnavailable, HttpGateway
 from wallets.errors import LedgerError
 from wallets.fx import Quote
 
 from ..models import FxRate
-from .base import GatewayRejected, GatewayUnavailable, HttpGateway
 
 FX_RATE_UNAVAILABLE = "fx_rate_unavailable"
 

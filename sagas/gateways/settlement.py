@@ -7,8 +7,9 @@ import uuid
 
 from django.db import IntegrityError, transaction
 
+from crowdpay.gateways import GatewayUnavailable, HttpGateway
+
 from ..models import Payout
-from .base import GatewayUnavailable, HttpGateway
 
 PENDING, PAID, FAILED = "PENDING", "PAID", "FAILED"
 STATUSES = (PENDING, PAID, FAILED)

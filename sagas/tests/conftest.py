@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from compliance import screening
+from compliance import services as compliance_services
 from sagas import services
 from sagas.models import Saga
 from wallets.tests.factories import WalletFactory, funded
@@ -120,6 +121,6 @@ def review_screening(monkeypatch):
             return decision
         return screening.Decision(screening.REVIEW, "risk_review", ("a large amount for this wallet",), 70)
 
-    monkeypatch.setattr(services.screening, "screen", screen)
-    monkeypatch.setattr(services.compliance_services, "review_case_open", lambda **kw: cases.append(kw))
+    monkeypatch.setattr(screening, "screen", screen)
+    monkeypatch.setattr(compliance_services, "review_case_open", lambda **kw: cases.append(kw))
     return cases

@@ -5,7 +5,7 @@ from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
 from crowdpay.errors import ReasonRequired
-from sagas import services
+from sagas import gateways, services
 from sagas.errors import SagaError
 from sagas.gateways import GatewayRejected, GatewayUnavailable
 from sagas.gateways.funding import SandboxFundingGateway
@@ -72,7 +72,7 @@ class RecordingFundingGateway(SandboxFundingGateway):
 @pytest.fixture
 def funding_gateway(monkeypatch):
     gateway = RecordingFundingGateway()
-    monkeypatch.setattr(services.gateways, "funding_gateway", lambda: gateway)
+    monkeypatch.setattr(gateways, "funding_gateway", lambda: gateway)
     return gateway
 
 
@@ -84,8 +84,8 @@ def empty_wallet(db):
 def confirmed_then_closed(wallet) -> Saga:
     """A funding whose charge the gateway confirmed, on a wallet closed before the credit step."""
     saga = start(wallet)
-    services._step_screen(saga)
-    services._step_funding_confirm(Saga.objects.get(pk=saga.id))
+    services.step_run(saga)
+    services.step_run(Saga.objects.get(pk=saga.id))
     assert Saga.objects.get(pk=saga.id).state == Saga.State.CONFIRMED
     ledger.wallet_close(wallet_id=wallet.id, actor="officer", reason="customer left")
     return Saga.objects.get(pk=saga.id)
@@ -116,7 +116,7 @@ def test_start_enqueues_the_saga_on_commit(wallet, django_capture_on_commit_call
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         start(wallet)
     # the saga's task is enqueued once (other callbacks, e.g. metrics, may run on commit too)
-    assert [cb.__qualname__ for cb in callbacks].count("_enqueue.<locals>.send") == 1
+    assert [cb.__qualname__ for cb in callbacks].count("enqueue.<locals>.send") == 1
 
 
 def test_same_reference_returns_the_same_saga_with_one_effect(wallet):
@@ -225,12 +225,12 @@ def test_deciding_an_unknown_saga_is_not_found(db):
 
 def test_the_credit_step_run_twice_has_one_effect(wallet):
     saga = start(wallet)
-    services._step_screen(saga)
-    services._step_funding_confirm(Saga.objects.get(pk=saga.id))
+    services.step_run(saga)
+    services.step_run(Saga.objects.get(pk=saga.id))
     confirmed = Saga.objects.get(pk=saga.id)
     assert confirmed.state == Saga.State.CONFIRMED
-    services._step_funding_credit(confirmed)
-    services._step_funding_credit(confirmed)  # a second runner holding the same stale snapshot
+    services.step_run(confirmed)
+    services.step_run(confirmed)  # a second runner holding the same stale snapshot
     assert balance_of(wallet) == (1500_00, 0)
     assert JournalEntry.objects.filter(reference=f"saga:{saga.id}:credit").count() == 1
     assert SagaStep.objects.filter(saga=saga, step="credit").count() == 1
@@ -238,8 +238,8 @@ def test_the_credit_step_run_twice_has_one_effect(wallet):
 
 def test_the_screen_step_run_twice_has_one_effect(wallet):
     saga = start(wallet)
-    services._step_screen(saga)
-    services._step_screen(saga)
+    services.step_run(saga)
+    services.step_run(saga)
     assert SagaStep.objects.filter(saga=saga, step="screen").count() == 1
     assert Saga.objects.get(pk=saga.id).state == Saga.State.APPROVED
 
@@ -313,11 +313,11 @@ def test_a_rejected_refund_stays_compensating_with_the_rejection_recorded(
 
 def test_the_refund_step_run_twice_refunds_once(empty_wallet, funding_gateway):
     saga = confirmed_then_closed(empty_wallet)
-    services._step_funding_credit(saga)
+    services.step_run(saga)
     compensating = Saga.objects.get(pk=saga.id)
     assert (compensating.state, compensating.error_code) == (Saga.State.COMPENSATING, "wallet_closed")
-    services._step_compensate(compensating)
-    services._step_compensate(compensating)  # a second runner holding the same stale snapshot
+    services.step_run(compensating)
+    services.step_run(compensating)  # a second runner holding the same stale snapshot
     assert advance(saga).state == Saga.State.FAILED
     assert len(funding_gateway.refunds) == 1
     assert refund_results(saga) == ["refunded"]

@@ -208,8 +208,8 @@ def test_a_refund_retried_after_an_outage_carries_the_same_idempotency_key(provi
     empty = WalletFactory()
     provider.routes[("GET", "/charges/")] = charge_route()
     saga = start(empty)
-    services._step_screen(saga)
-    services._step_funding_confirm(Saga.objects.get(pk=saga.id))
+    services.step_run(saga)
+    services.step_run(Saga.objects.get(pk=saga.id))
     ledger.wallet_close(wallet_id=empty.id, actor="officer", reason="customer left")
     outage = [(503, {})] * 3  # one call's three tries
     provider.routes[("POST", "/charges/")] = lambda r: outage.pop(0) if outage else (200, {"status": "refunded"})
@@ -303,7 +303,7 @@ def test_a_pending_charge_waits_then_a_signed_webhook_confirms_it(
         )
     assert response.status_code == 200, response.content
     assert response.json() == {"id": headers["webhook-id"], "duplicate": False}
-    assert [cb.__qualname__ for cb in callbacks].count("_enqueue.<locals>.send") == 1  # the saga is woken
+    assert [cb.__qualname__ for cb in callbacks].count("enqueue.<locals>.send") == 1  # the saga is woken
     saga = advance(saga)
     assert saga.state == Saga.State.SUCCEEDED
     assert balance_of(wallet) == (1500_00, 0)

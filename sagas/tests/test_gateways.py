@@ -136,3 +136,16 @@ def test_the_sandbox_funding_gateway_refunds_a_well_formed_charge():
         with pytest.raises(GatewayRejected) as info:
             SandboxFundingGateway().refund(**{**refund, **bad})
         assert info.value.code == "refund_rejected"
+
+
+def test_the_wallets_read_rates_from_the_fx_gateway_this_app_registers(db, settings):
+    """`wallets.fx.rate_source` is this app's FX gateway, registered at start-up (the ledger never
+    imports sagas): the configured one, or with `local` the rates table (no network call)."""
+    from wallets.fx import rate_source
+
+    FxRate.objects.create(base="USD", quote="EUR", rate=Decimal("0.9"))
+    assert isinstance(rate_source(), TableFxGateway)
+    assert rate_source().quote(base="USD", quote="EUR").rate == Decimal("0.9")
+    settings.FX_SERVICE_ENDPOINT = "http://fx.invalid"
+    assert isinstance(rate_source(), HttpFxGateway)  # built when asked: the settings of the moment
+    assert isinstance(rate_source(local=True), TableFxGateway)

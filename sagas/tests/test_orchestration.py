@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from sagas import queue as saga_queue
 from sagas import services, tasks
 from sagas.errors import SagaError
 from sagas.models import FxRate, Payout, Saga
@@ -98,7 +99,7 @@ def test_a_mark_held_by_a_dead_worker_does_not_hold_the_sweeper_back(wallet, dja
     services.queued_held(saga.id, countdown=30)  # this process took it and is alive
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         assert services.sagas_resume_due(now=later) == 0
-    cache.set(services._queued_key(saga.id), (None, "gone-host:1:0000"), 3600)  # its worker died
+    cache.set(saga_queue.queued_key(saga.id), (None, "gone-host:1:0000"), 3600)  # its worker died
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         assert services.sagas_resume_due(now=later + timedelta(hours=1)) == 1
     assert len(callbacks) == 1
@@ -150,7 +151,7 @@ def test_a_send_the_broker_refuses_leaves_no_mark(wallet, django_capture_on_comm
     app.conf.broker_url, app._pool, app.amqp._producer_pool = "redis://127.0.0.1:1/0", None, None
     try:
         with django_capture_on_commit_callbacks(execute=True):  # robust: the failure is logged
-            services._enqueue(saga.id)
+            services.enqueue(saga.id)
     finally:
         app.conf.broker_url, app._pool, app.amqp._producer_pool = reachable, None, None
     assert services.queued_mark(saga.id, only_if_absent=True) is True  # no mark was left behind
@@ -244,8 +245,10 @@ def test_the_admin_shows_sagas_read_only_with_their_steps(admin_client, wallet):
 
 
 def test_fx_rates_are_edited_in_the_admin(admin_client):
+    # with a reason, audited (compliance/tests/test_admin_v2_safeguards.py)
     response = admin_client.post(
-        reverse("admin:sagas_fxrate_add"), {"base": "USD", "quote": "EUR", "rate": "0.91", "source": "treasury"}
+        reverse("admin:sagas_fxrate_add"),
+        {"base": "USD", "quote": "EUR", "rate": "0.91", "source": "treasury", "reason": "treasury's rate of the day"},
     )
     assert response.status_code == 302
     assert str(FxRate.objects.get()) == "1 USD = 0.910000000000 EUR"

@@ -43,6 +43,7 @@ def test_a_same_currency_transfer_completes_within_the_call(wallet, other_wallet
     assert types(other_wallet)[-1] == "WalletCredited"
     assert JournalEntry.objects.get(pk=saga.journal_id).reference == f"transfer:{saga.id}"
     assert list(SagaStep.objects.filter(saga=saga).values_list("step", "result")) == [
+        ("start", "accepted"),  # born STARTED, like every saga
         ("screen", "approve"),
         ("transfer", "completed"),
     ]
@@ -76,7 +77,41 @@ def test_a_frozen_source_is_declined(wallet, other_wallet):
     ledger.wallet_freeze(wallet_id=wallet.id, actor="officer", reason="investigation")
     saga = start(wallet, other_wallet)
     assert (saga.state, saga.error_code) == (Saga.State.FAILED, "wallet_frozen")
-    assert SagaStep.objects.get(saga=saga).result == "decline"
+    assert list(SagaStep.objects.filter(saga=saga).values_list("step", "result")) == [
+        ("start", "accepted"),
+        ("screen", "decline"),
+    ]
+
+
+def test_every_transfer_start_is_born_started_and_logs_its_path(wallet, other_wallet, eur_wallet):
+    """Whatever the request decides (complete at once, hold for a quote, refuse on funds), the saga
+    row is born in the machine's initial state and reaches its state through its transitions, each
+    written in its log."""
+    instant = start(wallet, other_wallet, reference="tr-instant")
+    held = start(wallet, eur_wallet, reference="tr-held")
+    refused = start(wallet, other_wallet, amount=5000_00, reference="tr-refused")
+    assert (instant.state, held.state, refused.state) == (
+        Saga.State.SUCCEEDED,
+        Saga.State.FUNDS_HELD,
+        Saga.State.FAILED,
+    )
+    logs = {
+        saga.reference: list(SagaStep.objects.filter(saga=saga).values_list("step", "result"))
+        for saga in (instant, held, refused)
+    }
+    assert logs == {
+        "tr-instant": [("start", "accepted"), ("screen", "approve"), ("transfer", "completed")],
+        "tr-held": [("start", "accepted"), ("screen", "approve"), ("hold", "ok")],
+        "tr-refused": [("start", "accepted"), ("screen", "approve"), ("transfer", "refused")],
+    }
+    assert SagaStep.objects.get(saga=held, step="hold").detail == {"hold_id": str(held.hold_id)}
+
+
+def test_a_saga_cannot_be_born_in_a_later_state(wallet, other_wallet):
+    from sagas import state
+
+    with pytest.raises(ValueError, match="born STARTED"):
+        state.born({"kind": Saga.Kind.TRANSFER, "state": Saga.State.SUCCEEDED})
 
 
 def test_a_wallet_cannot_transfer_to_itself(wallet):
@@ -160,6 +195,7 @@ def test_review_then_approve_completes_the_transfer(wallet, other_wallet, review
     assert saga.state == Saga.State.SUCCEEDED
     assert balance_of(other_wallet) == (100_00, 0)
     assert [s for s, _ in SagaStep.objects.filter(saga=saga).values_list("step", "result")] == [
+        "start",
         "screen",
         "review",
         "hold",
@@ -178,12 +214,12 @@ def test_review_then_reject_moves_nothing(wallet, other_wallet, review_screening
 def test_the_quote_and_complete_steps_run_twice_have_one_effect(wallet, eur_wallet):
     FxRate.objects.create(base="USD", quote="EUR", rate=Decimal("0.9"))
     saga = start(wallet, eur_wallet)
-    services._step_transfer_held(saga)
-    services._step_transfer_held(saga)
+    services.step_run(saga)
+    services.step_run(saga)
     assert SagaStep.objects.filter(saga=saga, step="fx_quote").count() == 1
     quoted = Saga.objects.get(pk=saga.id)
-    services._step_transfer_complete(quoted)
-    services._step_transfer_complete(quoted)
+    services.step_run(quoted)
+    services.step_run(quoted)
     assert balance_of(eur_wallet, "EUR") == (90_00, 0)
     assert JournalEntry.objects.filter(reference=f"transfer:{saga.id}").count() == 1
     assert reconcile() == []

@@ -186,21 +186,21 @@ def test_an_unknown_payout_status_is_never_compensated(wallet, settings, local_s
 
 def test_the_hold_and_payout_steps_run_twice_have_one_effect(wallet):
     saga = start(wallet)
-    services._step_screen(saga)
+    services.step_run(saga)
     approved = Saga.objects.get(pk=saga.id)
-    services._step_hold(approved)
-    services._step_hold(approved)
+    services.step_run(approved)
+    services.step_run(approved)
     assert Hold.objects.count() == 1
     assert balance_of(wallet) == (1000_00, 300_00)
     held = Saga.objects.get(pk=saga.id)
-    services._step_payout_request(held)
-    services._step_payout_request(held)
+    services.step_run(held)
+    services.step_run(held)
     assert Payout.objects.count() == 1
     assert SagaStep.objects.filter(saga=saga, step="payout_request").count() == 1
     services.payout_mark(payout_id=Payout.objects.get().id, paid=True, actor="finance:1")
     requested = Saga.objects.get(pk=saga.id)
-    services._step_payout_status(requested)
-    services._step_payout_status(requested)
+    services.step_run(requested)
+    services.step_run(requested)
     assert balance_of(wallet) == (700_00, 0)
     assert Event.objects.filter(wallet=wallet, type="WalletDebited").count() == 1
 
@@ -208,10 +208,10 @@ def test_the_hold_and_payout_steps_run_twice_have_one_effect(wallet):
 def test_the_compensation_step_run_twice_releases_once(wallet):
     saga = advance(start(wallet))
     services.payout_mark(payout_id=Payout.objects.get().id, paid=False, actor="finance:1", reason="bounced")
-    services._step_payout_status(Saga.objects.get(pk=saga.id))
+    services.step_run(Saga.objects.get(pk=saga.id))
     compensating = Saga.objects.get(pk=saga.id)
     assert compensating.state == Saga.State.COMPENSATING
-    services._step_compensate(compensating)
-    services._step_compensate(compensating)
+    services.step_run(compensating)
+    services.step_run(compensating)
     assert Event.objects.filter(wallet=wallet, type="FundsReleased").count() == 1
     assert Saga.objects.get(pk=saga.id).state == Saga.State.FAILED

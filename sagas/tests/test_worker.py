@@ -20,7 +20,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
-from sagas import services
+from sagas import queue, services
 from sagas.models import FxRate, Payout, Saga, SagaStep
 from sagas.tests.conftest import LocalService
 from wallets.integrity import reconcile
@@ -194,7 +194,7 @@ def debits_of(saga) -> int:
 
 def held_by_a_worker(saga) -> bool:
     """The saga's queued mark names the worker that received its message."""
-    mark = cache.get(services._queued_key(saga.id))
+    mark = cache.get(queue.queued_key(saga.id))
     return isinstance(mark, tuple) and bool(mark[1])
 
 

@@ -1,4 +1,9 @@
-"""What every gateway shares: its two failure kinds and the HTTP plumbing.
+"""What every gateway to the outside world shares: its two failure kinds and the HTTP plumbing.
+
+Neutral ground for the apps that call out: the saga gateways (`sagas.gateways`), the KYC provider
+(`compliance.kyc_provider`) and the FX-rate source the wallets read (`wallets.fx`). It lives here,
+in the project package, so that none of them imports another app for it (`crowdpay/tests/
+test_app_imports.py` keeps it so).
 
 A gateway raises `GatewayUnavailable` for a failure worth retrying (timeout, connection refused,
 5xx, 429, a body it cannot read) and `GatewayRejected` for a definitive answer (a 4xx, a refused

@@ -2,15 +2,19 @@
 
 The same shape as part 3 (16 processes, each with its own 8 member wallets, into one pod), but the
 money goes in through pledges (`wallets.pods.services.pledge_make`: a hold on the member's own
-wallet, a share lock on the goal's row, never the pod's row) and, each time the pledges reach the
-goal, ONE capture of all of them into the pod (`goal_capture`: one pod lock per batch). The
+wallet and the goal's gate held shared, an advisory lock: not the goal's row, never the pod's
+row) and, each time the pledges reach the goal, its capture (`goal_capture`): a short close (the
+gate held exclusively, and the goal's row), then the pledges into the pod in batches of
+`CAPTURE_BATCH` (one pod lock per batch, no goal-row lock), then the finish. The
 process whose pledge reached the goal captures it at once, in-process (what the Celery task
 enqueued on that pledge's commit does in production; here `_enqueue_capture` is replaced so that no
-broker is needed) and sets the next goal as the pod's owner: goal after goal until the time is up.
+broker is needed): it closes the goal, sets the next one as the pod's owner (as an owner may as
+soon as the goal closed: the pledgers move on while the money moves), then runs the batches and
+the finish. Goal after goal until the time is up.
 
 Reported: pledges + captures per second (each capture counted once, from the goals REACHED during
 the measured window), the pledge latency, the capture call's latency, pledges refused because they
-raced a capture (`goal_reached`: the goal closed between the look-up and the share lock; they are
+raced a capture (`goal_reached`: the goal closed between the look-up and the gate; they are
 retried on the next goal, not errors) and the ratio to pgbench's hot-row figure of the same run.
 """
 
@@ -97,8 +101,10 @@ def _worker(pod_id, owner_id, members, goal_amount, seconds, barrier, queue) -> 
         goal_id = reached.pop()
         reached.clear()
         start = time.perf_counter()
+        if services.goal_close(goal_id=goal_id):
+            _next_goal(pod_id, owner_id, goal_amount)
         services.goal_capture(goal_id=goal_id)
-        _next_goal(pod_id, owner_id, goal_amount)
+        _next_goal(pod_id, owner_id, goal_amount)  # (already set, unless the goal was not met)
         state["goal"] = None
         return time.perf_counter() - start
 

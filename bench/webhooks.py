@@ -1,10 +1,12 @@
 """Part "webhooks": (a) how fast deliveries reach a receiver on loopback, and (b) what subscribed
 endpoints cost the ledger's hot path.
 
-(a) Delivery throughput. A receiver (`http.server`, threaded, answering 200 "ok") runs in a forked
-process of its own on 127.0.0.1. One owner's endpoint subscribes to `operation.succeeded`; the
-outbox is filled with messages of that owner spread over several wallets (rows inserted in bulk:
-writing them is (b)'s business), fanned out by `services.messages_dispatch` (timed), then delivered
+(a) Delivery throughput. A receiver (`http.server`, threaded, HTTP/1.1 keep-alive, answering 200
+"ok") runs in a forked process of its own on 127.0.0.1; each sending thread reuses its connection
+to it from one delivery to the next (crowdpay.webhooks.transport's per-process pool). One owner's
+endpoint subscribes to `operation.succeeded`; the outbox is filled with messages of that owner
+spread over several wallets (rows inserted in bulk: writing them is (b)'s business), fanned out by
+`services.messages_dispatch` (timed), then delivered
 **in-process by N threads** calling `services.delivery_attempt` — the service the Celery task runs:
 claim under a lease, sign, POST with no transaction open, record the attempt — each thread with its
 own database connection and its own wallets, so the order per wallet holds and no thread waits for
@@ -57,6 +59,9 @@ def _serve(port_pipe) -> None:
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as real receivers: the sender reuses its connections
+        disable_nagle_algorithm = True  # as real servers: headers and body are two writes
+
         def do_POST(self):
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             self.send_response(200)

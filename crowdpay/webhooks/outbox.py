@@ -4,7 +4,8 @@ Each writer is one INSERT … SELECT … WHERE EXISTS (an enabled endpoint of th
 that type): the subscription check costs no round trip of its own and a message is only stored when
 someone will receive it. Inside a ledger movement the statement rides in the write's batch
 (`operation_statements` for the instant transfer, `monitor_statements` as a `ledger.BALANCE_HOOKS`
-entry); elsewhere (`operation_changed`, `wallet_status_changed`) it runs in the caller's transaction.
+entry); elsewhere (`operation_changed`, `wallet_status_changed`, `pod_event`) it runs in the caller's
+transaction.
 The message table has no foreign key, so these inserts lock nothing (wallets/ledger.py "Lock order").
 
 Once committed, the dispatcher (`services.messages_dispatch`) is asked to fan the message out, at
@@ -204,6 +205,46 @@ def _owner_event(*, wallet_id: uuid.UUID, type: str, data: dict) -> bool:
 def _subscribed(owner_id: uuid.UUID, type: str) -> bool:
     types = Endpoint.objects.filter(owner_id=owner_id, status=_ENABLED).values_list("event_types", flat=True)
     return any(type in listed for listed in types)
+
+
+# --- CrowdPods --------------------------------------------------------------------------------------
+
+# A pod's event for every active member of the pod with an enabled endpoint subscribing to it: one
+# message per member (each is the owner of its own messages), all keyed by the pod's wallet (one
+# order per pod). Called by wallets.pods.services in the transaction of the change, under the pod's
+# wallet lock; it reads the members and endpoints and locks nothing.
+_POD_EVENT_SQL = (
+    f"INSERT INTO {_MESSAGES} (uid, owner_id, wallet_id, type, data, created_at)"  # noqa: S608
+    " SELECT gen_random_uuid(), m.member_id, m.pod_id, %(type)s, %(data)s, %(now)s FROM {members} m"
+    " WHERE m.pod_id = %(pod)s AND m.status = 'ACTIVE' AND "
+    + _SUBSCRIBED.format(owner="m.member_id", type="%(type)s")
+    + " ORDER BY m.member_id RETURNING id"
+)
+
+
+def pod_event(*, pod_id: uuid.UUID, type: str, data: dict) -> int:
+    """In the transaction of a CrowdPod's change: its message to each subscribing active member.
+    Returns how many messages were written."""
+    from wallets.pods.models import PodMember
+
+    now = timezone.now()
+    payload = {"pod_id": str(pod_id), **data}
+    if _pg():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _POD_EVENT_SQL.replace("{members}", PodMember._meta.db_table),
+                {"type": str(type), "data": _json(payload), "now": now, "pod": pod_id},
+            )
+            written = len(cursor.fetchall())
+    else:
+        members = PodMember.objects.filter(pod_id=pod_id, status=PodMember.Status.ACTIVE).order_by("member_id")
+        recipients = [m for m in members.values_list("member_id", flat=True) if _subscribed(m, str(type))]
+        for member_id in recipients:
+            Message.objects.create(owner_id=member_id, wallet_id=pod_id, type=str(type), data=payload, created_at=now)
+        written = len(recipients)
+    if written:
+        transaction.on_commit(dispatch_soon)
+    return written
 
 
 # --- balance monitors (a ledger.BALANCE_HOOKS entry) -------------------------------------------------

@@ -14,7 +14,8 @@ SIGNED = (
     " Headers: `webhook-id` (the message id, the same on every retry: deduplicate on it),"
     " `webhook-timestamp` (Unix seconds), `webhook-signature` (`v1,<base64 HMAC-SHA256(secret,"
     " id.timestamp.body)>`, space-separated while a rotated secret overlaps). Answer 2xx within"
-    " the read timeout; 410 disables the endpoint; anything else is retried (about a day and a half)."
+    " the read timeout; 410 disables the endpoint; anything else is retried on the schedule"
+    " (crowdpay.webhooks.retries: about three days)."
 )
 
 
@@ -36,6 +37,41 @@ class BalanceCrossingDataSerializer(serializers.Serializer):
     available = serializers.IntegerField()
 
 
+class PodGoalReachedDataSerializer(serializers.Serializer):
+    pod_id = serializers.UUIDField()
+    goal_id = serializers.UUIDField()
+    amount = serializers.IntegerField(help_text="Captured into the pod, minor units.")
+    currency = serializers.CharField()
+    goal_amount = serializers.IntegerField()
+    pledges = serializers.IntegerField()
+    contributors = serializers.IntegerField()
+    journal_ids = serializers.ListField(child=serializers.UUIDField(), help_text="The capture batches' entries.")
+
+
+class PodGoalExpiredDataSerializer(serializers.Serializer):
+    pod_id = serializers.UUIDField()
+    goal_id = serializers.UUIDField()
+    goal_amount = serializers.IntegerField()
+    currency = serializers.CharField()
+    pledged = serializers.IntegerField(help_text="Held when it expired (all released), minor units.")
+
+
+class PodOutflowDataSerializer(serializers.Serializer):
+    pod_id = serializers.UUIDField()
+    outflow_id = serializers.UUIDField()
+    amount = serializers.IntegerField()
+    currency = serializers.CharField()
+    to_wallet_id = serializers.UUIDField()
+    requested_by = serializers.UUIDField()
+    status = serializers.CharField()
+    approvals_required = serializers.IntegerField()
+    memo = serializers.CharField()
+    via = serializers.ChoiceField(choices=["allowance", "quorum"], required=False, help_text="pod.outflow_approved")
+    reason = serializers.ChoiceField(
+        choices=["rejected", "expired", "pod_dissolved"], required=False, help_text="pod.outflow_rejected"
+    )
+
+
 def _payload(name: str, data: serializers.Field) -> type[serializers.Serializer]:
     return type(
         name,
@@ -51,6 +87,9 @@ def _payload(name: str, data: serializers.Field) -> type[serializers.Serializer]
 OperationEventSerializer = _payload("OperationEventSerializer", OperationSerializer())
 WalletStatusEventSerializer = _payload("WalletStatusEventSerializer", WalletStatusDataSerializer())
 BalanceCrossingEventSerializer = _payload("BalanceCrossingEventSerializer", BalanceCrossingDataSerializer())
+PodGoalReachedEventSerializer = _payload("PodGoalReachedEventSerializer", PodGoalReachedDataSerializer())
+PodGoalExpiredEventSerializer = _payload("PodGoalExpiredEventSerializer", PodGoalExpiredDataSerializer())
+PodOutflowEventSerializer = _payload("PodOutflowEventSerializer", PodOutflowDataSerializer())
 
 _PAYLOAD = {
     EventType.OPERATION_SUCCEEDED: OperationEventSerializer,
@@ -61,6 +100,23 @@ _PAYLOAD = {
     EventType.WALLET_CLOSED: WalletStatusEventSerializer,
     EventType.WALLET_BALANCE_BELOW: BalanceCrossingEventSerializer,
     EventType.WALLET_BALANCE_ABOVE: BalanceCrossingEventSerializer,
+    EventType.POD_GOAL_REACHED: PodGoalReachedEventSerializer,
+    EventType.POD_GOAL_EXPIRED: PodGoalExpiredEventSerializer,
+    EventType.POD_OUTFLOW_REQUESTED: PodOutflowEventSerializer,
+    EventType.POD_OUTFLOW_APPROVED: PodOutflowEventSerializer,
+    EventType.POD_OUTFLOW_REJECTED: PodOutflowEventSerializer,
+}
+
+# What a receiver may answer, and what each answer does: the only responses a webhook documents
+# (the API's own error responses, which the schema generator adds to every operation, are the
+# service's answers to its callers and mean nothing here: `as_x_webhooks` drops them).
+RESPONSES = {
+    "200": "Received (any 2xx): delivered, not sent again.",
+    "410": "Gone: the endpoint is disabled and nothing more is sent to it.",
+    "default": (
+        "Any other answer, a timeout, a redirect (not followed) or a refused connection: the same"
+        " message (same `webhook-id`) is retried on the schedule."
+    ),
 }
 
 
@@ -71,10 +127,7 @@ def _webhook(event: EventType) -> OpenApiWebhook:
             summary=str(event),
             description=DESCRIPTIONS[event] + SIGNED,
             request=_PAYLOAD[event],
-            responses={
-                200: OpenApiResponse(description="Received (any 2xx)."),
-                410: OpenApiResponse(description="Gone: the endpoint is disabled."),
-            },
+            responses={code: OpenApiResponse(description=text) for code, text in RESPONSES.items()},
         ),
     )
 
@@ -87,12 +140,23 @@ WALLET_UNFROZEN = _webhook(EventType.WALLET_UNFROZEN)
 WALLET_CLOSED = _webhook(EventType.WALLET_CLOSED)
 WALLET_BALANCE_BELOW = _webhook(EventType.WALLET_BALANCE_BELOW)
 WALLET_BALANCE_ABOVE = _webhook(EventType.WALLET_BALANCE_ABOVE)
+POD_GOAL_REACHED = _webhook(EventType.POD_GOAL_REACHED)
+POD_GOAL_EXPIRED = _webhook(EventType.POD_GOAL_EXPIRED)
+POD_OUTFLOW_REQUESTED = _webhook(EventType.POD_OUTFLOW_REQUESTED)
+POD_OUTFLOW_APPROVED = _webhook(EventType.POD_OUTFLOW_APPROVED)
+POD_OUTFLOW_REJECTED = _webhook(EventType.POD_OUTFLOW_REJECTED)
 
 
 def as_x_webhooks(result, generator, request, public):
     """A POSTPROCESSING_HOOK: the schema is OpenAPI 3.0, where `webhooks` (3.1) is not allowed; the
-    same objects go under `x-webhooks`, the extension ReDoc renders for 3.0 documents."""
+    same objects go under `x-webhooks`, the extension ReDoc renders for 3.0 documents. Each keeps
+    only the responses of `RESPONSES`: what the receiver answers, not the API's error responses."""
     webhooks = result.pop("webhooks", None)
     if webhooks:
+        for item in webhooks.values():
+            for operation in item.values():
+                operation["responses"] = {
+                    code: answer for code, answer in operation.get("responses", {}).items() if code in RESPONSES
+                }
         result["x-webhooks"] = webhooks
     return result

@@ -16,7 +16,7 @@ from django_fsm import can_proceed
 from wallets.currencies import validate_currency
 from wallets.models import Wallet
 
-from . import metrics, signing, transport
+from . import metrics, retries, signing, transport
 from .errors import WebhookError, WebhookErrorCode
 from .events import EVENT_TYPES
 from .models import Attempt, Delivery, Endpoint, Message, Monitor
@@ -319,9 +319,8 @@ def _attempt_record(*, delivery_id: int, attempted_at: datetime, answer: transpo
                 if can_proceed(endpoint.disable):
                     _disable(endpoint, Endpoint.DisabledReason.GONE)
             else:
-                schedule = settings.WEBHOOK_RETRY_SCHEDULE
-                if delivery.attempts < len(schedule):
-                    retry_in = float(schedule[delivery.attempts])
+                retry_in = retries.retry_in(delivery.attempts)
+                if retry_in is not None:
                     delivery.next_attempt_at = now + timedelta(seconds=retry_in)
                 else:
                     delivery.status, delivery.next_attempt_at = Delivery.Status.FAILED, None

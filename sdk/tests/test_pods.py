@@ -68,11 +68,12 @@ def test_pod_requests_serialise_as_the_api_names_them():
 
 
 async def _until_reached(client: WalletClient, pod_id, goal_id, timeout: float = 30.0):
-    """The capture runs on the worker (enqueued on the commit of the pledge that reached the goal)."""
+    """The capture runs on the worker (enqueued on the commit of the pledge that reached the goal):
+    OPEN, then CAPTURING (closed, its pledges being captured), then REACHED."""
     deadline = time.monotonic() + timeout
     while True:
         goal = next(g for g in await client.pods.goals(pod_id) if g.id == goal_id)
-        if goal.status != PodGoalStatus.OPEN or time.monotonic() > deadline:
+        if goal.status not in (PodGoalStatus.OPEN, PodGoalStatus.CAPTURING) or time.monotonic() > deadline:
             return goal
         await asyncio.sleep(0.2)
 

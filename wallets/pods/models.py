@@ -6,7 +6,8 @@ State machines (django-fsm, `protected`; changed only by wallets.pods.services u
 wallet lock, and every change has its event on the pod's stream):
 
     PodMember   INVITED -> ACTIVE -> LEFT | REMOVED ; LEFT | REMOVED -> INVITED (invited again)
-    PodGoal     OPEN -> REACHED (pledges captured) -> REFUNDED ; OPEN -> EXPIRED (pledges released)
+    PodGoal     OPEN -> CAPTURING (closed: pledges refused) -> REACHED (every pledge captured) -> REFUNDED ;
+                OPEN -> EXPIRED (pledges released)
     PodOutflow  PENDING -> APPROVED -> EXECUTED | FAILED ; PENDING -> REJECTED | EXPIRED
     Pod         ACTIVE -> DISSOLVED
 
@@ -133,6 +134,7 @@ class PodContribution(models.Model):
 class PodGoal(ConcurrentTransitionMixin, models.Model):
     class Status(models.TextChoices):
         OPEN = "OPEN"
+        CAPTURING = "CAPTURING"  # closed (the goal was met), its pledges being captured batch by batch
         REACHED = "REACHED"
         EXPIRED = "EXPIRED"
         REFUNDED = "REFUNDED"
@@ -144,12 +146,14 @@ class PodGoal(ConcurrentTransitionMixin, models.Model):
     deadline = models.DateTimeField()
     min_contributors = models.PositiveIntegerField(default=1)
     title = models.CharField(max_length=200, blank=True, default="")
-    status = FSMField(max_length=8, choices=Status.choices, default=Status.OPEN, protected=True)
+    status = FSMField(max_length=10, choices=Status.choices, default=Status.OPEN, protected=True)
     created_by = models.UUIDField()
     created_at = models.DateTimeField(auto_now_add=True)
-    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True, help_text="When it closed (met) or expired.")
     captured_amount = models.BigIntegerField(default=0)
-    journal_id = models.UUIDField(null=True, blank=True, help_text="The batch capture's journal entry.")
+    journal_id = models.UUIDField(
+        null=True, blank=True, help_text="The first capture batch's journal entry (`podgoal:<goal id>:<hold id>`)."
+    )
 
     class Meta:
         constraints = [
@@ -162,7 +166,11 @@ class PodGoal(ConcurrentTransitionMixin, models.Model):
     def __str__(self) -> str:
         return f"goal {self.amount} {self.currency} by {self.deadline:%Y-%m-%d} ({self.status.lower()})"
 
-    @transition(field=status, source=Status.OPEN, target=Status.REACHED)
+    @transition(field=status, source=Status.OPEN, target=Status.CAPTURING)
+    def close(self) -> None:
+        pass
+
+    @transition(field=status, source=Status.CAPTURING, target=Status.REACHED)
     def reach(self) -> None:
         pass
 

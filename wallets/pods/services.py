@@ -1,16 +1,21 @@
 """Every write of CrowdPods. Keyword-only `<noun>_<verb>` functions, each one transaction (or a
 sequence of them where money moves after a decision), built on the ledger's services: membership,
 goal and approval events go through `wallets.services.wallet_events_append`, pledges are
-`pledge_place` holds, the goal's capture is one `pledges_capture` movement, refunds are
+`pledge_place` holds, the goal's capture is batches of `pledges_capture` movements, refunds are
 `refunds_pay` transfers and an approved outflow is a TransferSaga (`sagas.services.transfer_start`:
 the same screening, velocity limit and review as any transfer).
 
 Lock order (the ledger's, extended): wallet rows first, in ascending id, always through the ledger;
-then pods rows (`PodGoal`, `PodOutflow`, `PodMember`, `Pod`), each `FOR NO KEY UPDATE`, or
-`FOR SHARE` for a pledge's look at its goal. A pledge locks its member's wallet and shares its
-goal's row (pledges never wait on each other, nor on the pod); the capture locks the pod and the
-pledgers' wallets, then the goal's row exclusively, which waits for the pledges in flight and
-keeps new ones out until it commits. No pods row is ever locked before a wallet, so no cycle.
+then pods rows (`PodGoal`, `PodOutflow`, `PodMember`, `Pod`), each `FOR NO KEY UPDATE`, a goal's
+row preceded by its gate (a transaction-scoped advisory lock, `_GOAL_GATE`) where a transaction
+closes the goal. A pledge
+locks its member's wallet and holds its goal's gate shared (pledges never wait on each other, nor
+on the pod, and do not touch the goal's row). The capture (`goal_capture`) is three kinds of short
+transaction: the close takes the goal's gate exclusively then its row, nothing else (it waits for
+the pledges in flight and keeps new ones out from its commit on), each capture batch locks the pod
+and its pledgers' wallets and no pods row, and the finish locks the pod's wallet then the goal's
+row. The expiry takes the pod's wallet, then the gate, then the goal's row. No pods row or gate is
+ever taken before a wallet, so no cycle.
 No network call runs inside a transaction: screening (inside `transfer_start`) runs after the
 approval committed.
 """
@@ -32,7 +37,7 @@ from wallets import ledger
 from wallets import services as ledger_services
 from wallets.currencies import validate_amount, validate_currency
 from wallets.errors import LedgerError, LedgerErrorCode
-from wallets.models import Balance, Hold, Wallet
+from wallets.models import Balance, Hold, JournalEntry, Wallet
 from wallets.projection import EventType
 
 from .errors import PodError, PodErrorCode
@@ -41,11 +46,18 @@ from .refunds import pro_rata
 
 log = logging.getLogger(__name__)
 
+# Events of the pod's stream that move no money and are not (yet) in `wallets.projection.EventType`
+# (the ledger's catalogue, being reworked meanwhile): invitations and policy changes. They belong
+# there beside PodMemberJoined; until then they are named here, with the same conventions (the
+# actor in every one).
+POD_MEMBER_INVITED = "PodMemberInvited"
+POD_INVITATION_WITHDRAWN = "PodInvitationWithdrawn"
+POD_POLICY_CHANGED = "PodPolicyChanged"
+
 # Who may do what (the README's table says the same).
 MANAGERS = (Role.OWNER, Role.ADMIN)
 SPENDERS = (Role.OWNER, Role.ADMIN, Role.MEMBER)
 DEFAULT_APPROVER_ROLES = [Role.OWNER.value, Role.ADMIN.value]
-CAPTURE_ATTEMPTS = 4
 
 
 def _now() -> datetime:
@@ -122,20 +134,71 @@ def _holds_money(pod_id: uuid.UUID) -> bool:
 
 
 def _pod_events(pod_id: uuid.UUID, within: Callable[[Pod], list[tuple[str, dict]]], *, active: bool = True) -> None:
-    """Run `within(pod)` under the pod's wallet lock, then its pod row lock; append its events."""
+    """Run `within(pod)` under the pod's wallet lock, then its pod row lock; append its events, and
+    write the webhooks' messages those events call for in the same transaction (`_notify`)."""
 
     def locked(_: ledger.LockedWallet) -> list[tuple[str, dict]]:
-        return within(_locked_pod(pod_id, active=active))
+        events = within(_locked_pod(pod_id, active=active))
+        _notify(pod_id, events)
+        return events
 
     ledger_services.wallet_events_append(wallet_id=pod_id, within=locked)
+
+
+def _outflow_data(outflow_id: str) -> dict:
+    outflow = PodOutflow.objects.get(pk=outflow_id)
+    return {
+        "outflow_id": str(outflow.id),
+        "amount": outflow.amount,
+        "currency": outflow.currency,
+        "to_wallet_id": str(outflow.to_wallet_id),
+        "requested_by": str(outflow.requested_by),
+        "status": outflow.status,
+        "approvals_required": outflow.approvals_required,
+        "memo": outflow.memo,
+    }
+
+
+def _notify(pod_id: uuid.UUID, events: list[tuple[str, dict]]) -> None:
+    """The webhook messages (crowdpay.webhooks, `pod.*`) of a pod's stream events: a goal reached
+    or expired, an outflow requested, approved (allowance or quorum) or rejected (by votes, expiry
+    or dissolution). A single approving or rejecting vote that decides nothing is not told."""
+    from crowdpay.webhooks import outbox
+    from crowdpay.webhooks.events import EventType as Hook
+
+    for type_, data in events:
+        hook: str | None = None
+        extra: dict = {}
+        if type_ == EventType.POD_GOAL_REACHED:
+            hook = Hook.POD_GOAL_REACHED
+        elif type_ == EventType.POD_GOAL_EXPIRED:
+            hook = Hook.POD_GOAL_EXPIRED
+        elif type_ == EventType.POD_OUTFLOW_REQUESTED:
+            hook = Hook.POD_OUTFLOW_REQUESTED
+        elif type_ == EventType.POD_OUTFLOW_APPROVED and (
+            data.get("via") == "allowance" or data.get("status") == PodOutflow.Status.APPROVED
+        ):
+            hook, extra = Hook.POD_OUTFLOW_APPROVED, {"via": data.get("via", "quorum")}
+        elif type_ in (EventType.POD_OUTFLOW_APPROVED, EventType.POD_OUTFLOW_REJECTED):
+            # A vote's event names its member (and may carry the voter's free-text reason); the
+            # expiry's and the dissolution's do not.
+            by_system = "member_id" not in data and data.get("reason") in ("expired", "pod_dissolved")
+            if by_system or data.get("status") == PodOutflow.Status.REJECTED:
+                reason = data["reason"] if by_system else "rejected"
+                hook, extra = Hook.POD_OUTFLOW_REJECTED, {"reason": reason}
+        if hook is None:
+            continue
+        payload = {**_outflow_data(data["outflow_id"]), **extra} if type_.startswith("PodOutflow") else dict(data)
+        outbox.pod_event(pod_id=pod_id, type=hook, data=payload)
 
 
 # --- members --------------------------------------------------------------------------------------
 
 
 def member_invite(*, pod_id: uuid.UUID, actor_id: uuid.UUID, member_id: uuid.UUID, role: str) -> PodMember:
-    """Invite a user: an owner may invite any role, an admin a member or a viewer. The invitee
-    joins on accepting (PodMemberJoined then)."""
+    """Invite a user: an owner may invite any role, an admin a member or a viewer
+    (PodMemberInvited; `again` when a former member is invited back). The invitee joins on
+    accepting (PodMemberJoined then)."""
     if role not in Role.values:
         raise PodError(f"role must be one of {', '.join(Role.values)}", code=PodErrorCode.INVALID_POLICY)
 
@@ -144,15 +207,16 @@ def member_invite(*, pod_id: uuid.UUID, actor_id: uuid.UUID, member_id: uuid.UUI
         if actor.role == Role.ADMIN and role in MANAGERS:
             raise PodError("an admin may invite members and viewers only", code=PodErrorCode.FORBIDDEN_FOR_ROLE)
         member = _member(pod_id, member_id, lock=True)
+        data = {"member_id": str(member_id), "role": role, "actor": str(actor_id)}
         if member is None:
             PodMember.objects.create(pod=pod, member_id=member_id, role=role, invited_by=actor_id)
-            return []
+            return [(POD_MEMBER_INVITED, data)]
         if member.status in (PodMember.Status.INVITED, PodMember.Status.ACTIVE):
             raise PodError(f"{member_id} is already {member.status.lower()}", code=PodErrorCode.ALREADY_MEMBER)
         member.reinvite()
         member.role, member.invited_by = role, actor_id
         member.save()
-        return []
+        return [(POD_MEMBER_INVITED, {**data, "again": True})]
 
     _pod_events(pod_id, within)
     return PodMember.objects.get(pod_id=pod_id, member_id=member_id)
@@ -204,7 +268,8 @@ def member_leave(*, pod_id: uuid.UUID, member_id: uuid.UUID) -> PodMember:
 
 
 def member_remove(*, pod_id: uuid.UUID, actor_id: uuid.UUID, member_id: uuid.UUID) -> PodMember:
-    """An owner removes anyone, an admin a member or a viewer; an invitation is withdrawn so too."""
+    """An owner removes anyone, an admin a member or a viewer (PodMemberLeft, reason `removed`); an
+    invitation is withdrawn so too (PodInvitationWithdrawn)."""
     if actor_id == member_id:
         return member_leave(pod_id=pod_id, member_id=member_id)
 
@@ -220,10 +285,10 @@ def member_remove(*, pod_id: uuid.UUID, actor_id: uuid.UUID, member_id: uuid.UUI
             _leaving_owner_check(pod_id, member)
         member.remove()
         member.save()
+        data = {"member_id": str(member_id), "role": member.role, "actor": str(actor_id)}
         if not joined:
-            return []
-        data = {"member_id": str(member_id), "role": member.role, "actor": str(actor_id), "reason": "removed"}
-        return [(EventType.POD_MEMBER_LEFT, data)]
+            return [(POD_INVITATION_WITHDRAWN, data)]
+        return [(EventType.POD_MEMBER_LEFT, {**data, "reason": "removed"})]
 
     _pod_events(pod_id, within, active=False)
     return PodMember.objects.get(pod_id=pod_id, member_id=member_id)
@@ -268,7 +333,8 @@ def policy_set(
     requester_approval_counts: bool,
     member_allowance: int,
 ) -> Pod:
-    """The pod's outflow policy (owners only)."""
+    """The pod's outflow policy (owners only): PodPolicyChanged with the policy before and after
+    (nothing when it is the same)."""
     roles = sorted(set(approver_roles))
     if not roles or not set(roles) <= set(Role.values) - {Role.VIEWER}:
         raise PodError("approver_roles: one or more of owner, admin, member", code=PodErrorCode.INVALID_POLICY)
@@ -279,11 +345,20 @@ def policy_set(
 
     def within(pod: Pod) -> list[tuple[str, dict]]:
         _acting(pod_id, actor_id, (Role.OWNER,))
-        pod.approval_threshold, pod.approvals_required = approval_threshold, approvals_required
-        pod.approver_roles, pod.requester_approval_counts = roles, requester_approval_counts
-        pod.member_allowance = member_allowance
+        policy = {
+            "approval_threshold": approval_threshold,
+            "approvals_required": approvals_required,
+            "approver_roles": roles,
+            "requester_approval_counts": requester_approval_counts,
+            "member_allowance": member_allowance,
+        }
+        before = {name: getattr(pod, name) for name in policy}
+        if before == policy:
+            return []
+        for name, value in policy.items():
+            setattr(pod, name, value)
         pod.save()
-        return []
+        return [(POD_POLICY_CHANGED, {"from": before, "to": policy, "actor": str(actor_id)})]
 
     _pod_events(pod_id, within)
     return Pod.objects.get(pk=pod_id)
@@ -340,12 +415,37 @@ def goal_set(
 def _goal_refusal(status: str, deadline: datetime, now: datetime) -> PodError | None:
     if status == PodGoal.Status.OPEN and deadline > now:
         return None
-    if status in (PodGoal.Status.REACHED, PodGoal.Status.REFUNDED):
+    if status in (PodGoal.Status.CAPTURING, PodGoal.Status.REACHED, PodGoal.Status.REFUNDED):
         return PodError("the goal was reached: pledges are closed", code=PodErrorCode.GOAL_REACHED)
     return PodError("the goal's deadline has passed: pledges are closed", code=PodErrorCode.GOAL_EXPIRED)
 
 
-_GOAL_SHARE_SQL = f"SELECT status, deadline FROM {PodGoal._meta.db_table} WHERE id = %s"  # noqa: S608
+_GOAL_SQL = f"SELECT status, deadline FROM {PodGoal._meta.db_table} WHERE id = %s"  # noqa: S608
+
+# The goal's gate: a transaction-scoped advisory lock (two-key form; first key 'pods'), taken SHARED
+# by every pledge before it reads its goal's status and EXCLUSIVE by whatever closes the goal
+# (`goal_close`, `goal_expire`). Shared advisory locks live in the lock manager's memory: unlike
+# `SELECT … FOR SHARE` on the goal's row (a MultiXact and a rewritten tuple header per pledge, i.e.
+# a hot row again), pledges add nothing to the goal's row. The close waits for the pledges in flight,
+# and a pledge that waited for the close reads the status in a new statement, hence a new snapshot
+# (READ COMMITTED): it sees the goal closed and is refused. Two goals whose ids share their last 32
+# bits share a gate: harmless (a close waits for a few more pledges).
+_GOAL_GATE = 0x706F6473
+_GOAL_GATE_SHARED = f"SELECT pg_advisory_xact_lock_shared({_GOAL_GATE}, %s); " + _GOAL_SQL
+_GOAL_GATE_EXCLUSIVE = f"SELECT pg_advisory_xact_lock({_GOAL_GATE}, %s)"
+
+
+def _gate_key(goal_id: uuid.UUID) -> int:
+    low = goal_id.int & 0xFFFFFFFF
+    return low - (1 << 32) if low >= (1 << 31) else low
+
+
+def _goal_gate_close(goal_id: uuid.UUID) -> None:
+    """In a goal's closing transaction (before it locks the goal's row): wait for the pledges in
+    flight and keep new ones from reading the goal until this transaction ends."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_GOAL_GATE_EXCLUSIVE, [_gate_key(goal_id)])
 
 
 def pledge_make(
@@ -358,9 +458,11 @@ def pledge_make(
     reference: str,
 ) -> Pledge:
     """Pledge `amount` of the goal's currency from the member's own wallet: a hold there (the pod
-    is not locked). Refused once the goal is reached (`goal_reached`) or its deadline passed
-    (`goal_expired`), checked under a share lock of the goal's row (the capture's exclusive lock
-    waits for the pledges in flight, and keeps later ones out). The same `reference` pledges once.
+    is not locked). Refused once the goal is closed (`goal_reached`) or its deadline passed
+    (`goal_expired`), checked under the goal's gate held shared (`_GOAL_GATE`: pledges share it
+    with each other and leave the goal's row alone); the capture's close (`goal_close`, a
+    transaction of its own) and the expiry take it exclusively, wait only for the pledges in
+    flight, and none is accepted after they commit. The same `reference` pledges once.
     When the pledged total reaches the goal, its capture is enqueued on commit."""
     validate_amount(amount)
     goal = PodGoal.objects.filter(pk=goal_id, pod_id=pod_id).first()
@@ -373,26 +475,32 @@ def pledge_make(
     if owner != member_id:
         raise PodError(f"wallet {wallet_id} not found", code=PodErrorCode.WALLET_NOT_OWNED)
     pledge_id = uuid.uuid4()
+    made: list[Pledge] = []
 
     def within(hold: Hold) -> None:
         with connection.cursor() as cursor:
-            share = " FOR SHARE" if connection.features.has_select_for_update else ""
-            cursor.execute(_GOAL_SHARE_SQL + share, [ledger.uuid_param(goal_id)])
+            if connection.vendor == "postgresql":  # the gate, then the status: one round trip
+                cursor.execute(_GOAL_GATE_SHARED, [_gate_key(goal_id), ledger.uuid_param(goal_id)])
+                cursor.nextset()
+            else:  # SQLite (development): one writer at a time anyway
+                cursor.execute(_GOAL_SQL, [ledger.uuid_param(goal_id)])
             status, deadline = cursor.fetchone()
         if isinstance(deadline, str):  # SQLite
             deadline = datetime.fromisoformat(deadline)
         if (refusal := _goal_refusal(status, deadline, _now())) is not None:
             raise refusal
-        Pledge.objects.create(
-            id=pledge_id,
-            pod_id=pod_id,
-            goal_id=goal_id,
-            hold=hold,
-            wallet_id=wallet_id,
-            member_id=member_id,
-            amount=amount,
-            currency=goal.currency,
-        )
+        made[:] = [
+            Pledge.objects.create(
+                id=pledge_id,
+                pod_id=pod_id,
+                goal_id=goal_id,
+                hold=hold,
+                wallet_id=wallet_id,
+                member_id=member_id,
+                amount=amount,
+                currency=goal.currency,
+            )
+        ]
 
     hold = ledger_services.pledge_place(
         wallet_id=wallet_id,
@@ -404,7 +512,8 @@ def pledge_make(
         pledge_id=pledge_id,
         within=within,
     )
-    pledge = Pledge.objects.select_related("hold").get(hold=hold)
+    # This call's pledge as written (no round trip), or the first call's on a replay of `reference`.
+    pledge = made[0] if made and made[0].hold_id == hold.id else Pledge.objects.select_related("hold").get(hold=hold)
     if _pledged(goal_id) >= goal.amount:
         _enqueue_capture(goal_id)
     return pledge
@@ -420,82 +529,155 @@ def _enqueue_capture(goal_id: uuid.UUID) -> None:
     transaction.on_commit(lambda: pod_goal_capture.delay(str(goal_id)), robust=True)
 
 
-class _Grown(Exception):
-    """Pledges committed after the capture read its set, on wallets it did not lock: read again."""
+CAPTURE_BATCH = 32  # pledges (member wallets locked together with the pod) per capture transaction
 
 
-def goal_capture(*, goal_id: uuid.UUID, final_attempt_takes_locked: bool = True) -> PodGoal:
-    """Capture every held pledge of a goal into the pod in ONE movement once they reach it (amount
-    and minimum contributors): exactly once, crash safe. The goal row is the state: OPEN until the
-    capture's transaction commits REACHED with the batch; a crash before that leaves nothing, a
-    re-run after it finds REACHED (and the journal's unique reference `podgoal:<id>`) and does
-    nothing. Pledges not in the batch (made on wallets the capture had not locked, or from a
-    wallet frozen meanwhile) are released afterwards, as are any left on a closed goal."""
-    for attempt in range(CAPTURE_ATTEMPTS):
-        goal = PodGoal.objects.get(pk=goal_id)
-        if goal.status != PodGoal.Status.OPEN:
-            break
-        held = list(
-            Pledge.objects.filter(goal_id=goal_id, hold__status=Hold.Status.HELD).values(
-                "hold_id", "amount", "member_id"
-            )
-        )
-        if sum(p["amount"] for p in held) < goal.amount or len({p["member_id"] for p in held}) < goal.min_contributors:
-            break
-        last = attempt == CAPTURE_ATTEMPTS - 1 and final_attempt_takes_locked
+def goal_capture(*, goal_id: uuid.UUID) -> PodGoal:
+    """Capture a met goal's pledges into the pod: exactly once, crash safe, and without holding the
+    goal's row while the money moves. Three steps, each its own short transaction:
 
-        def decide(
-            locked: ledger.Locked, journal_id: uuid.UUID, last: bool = last
-        ) -> ledger_services.BatchCapture | None:
-            row = PodGoal.objects.select_for_update(no_key=True).get(pk=goal_id)
-            now = _now()
-            if row.status != PodGoal.Status.OPEN or row.deadline <= now:
-                return None
-            pledges = list(
-                Pledge.objects.filter(goal_id=goal_id, hold__status=Hold.Status.HELD).order_by("created_at", "id")
-            )
-            usable = [
-                p
-                for p in pledges
-                if p.wallet_id in locked.wallets and locked.wallets[p.wallet_id].status == Wallet.Status.ACTIVE
-            ]
-            missing = [p for p in pledges if p.wallet_id not in locked.wallets]
-            total = sum(p.amount for p in usable)
-            enough = total >= row.amount and len({p.member_id for p in usable}) >= row.min_contributors
-            if missing and not (enough and last):
-                raise _Grown()
-            if not enough:
-                return None
-            row.reach()
-            row.decided_at, row.captured_amount, row.journal_id = now, total, journal_id
-            row.save()
-            data = {
-                "goal_id": str(goal_id),
-                "amount": total,
-                "currency": row.currency,
-                "goal_amount": row.amount,
-                "pledges": len(usable),
-                "contributors": len({p.member_id for p in usable}),
-                "journal_id": str(journal_id),
-            }
-            return ledger_services.BatchCapture(
-                hold_ids=[p.hold_id for p in usable],
-                appends=[ledger.Append(row.pod_id, EventType.POD_GOAL_REACHED, data)],
-            )
+    1. `goal_close`: under the goal's gate held exclusively (which waits for the pledges in
+       flight, each holding it shared) and the goal's row, nothing else, the held pledges on
+       active wallets are summed; if they meet the goal (amount and minimum contributors) before
+       its deadline, the goal becomes CAPTURING. From that commit on no pledge is accepted
+       (`goal_reached`), so the set to capture is fixed.
+    2. `_capture_batches`: the held pledges, `CAPTURE_BATCH` at a time in hold id order, each batch
+       one `pledges_capture` movement (the pod and that batch's wallets locked in ascending id, no
+       pods row locked). Its journal reference `podgoal:<goal>:<first hold>` and the holds' own
+       state make it idempotent per pledge: a crash between batches leaves the committed ones
+       captured and the rest held, and a re-run (the task again, or the beat sweep) captures only
+       the rest. A pledge whose wallet was frozen meanwhile is released, not captured.
+    3. `_goal_finish`: when no pledge of the goal is held any more, REACHED with its captured total
+       and PodGoalReached on the pod's stream (and the `pod.goal_reached` webhook).
 
-        try:
-            ledger_services.pledges_capture(
-                pod_id=goal.pod_id,
-                currency=goal.currency,
-                hold_ids=[p["hold_id"] for p in held],
-                reference=f"podgoal:{goal_id}",
-                decide=decide,
-            )
-        except _Grown:
-            continue
-        break
+    A goal that is not met stays OPEN (nothing happens); one already REACHED is returned as is."""
+    if not goal_close(goal_id=goal_id):
+        return PodGoal.objects.get(pk=goal_id)
+    goal = PodGoal.objects.get(pk=goal_id)
+    if goal.status == PodGoal.Status.CAPTURING:
+        _capture_batches(goal)
+        _goal_finish(goal)
     pledges_release_closed(goal_id=goal_id)
     return PodGoal.objects.get(pk=goal_id)
+
+
+def goal_close(*, goal_id: uuid.UUID) -> bool:
+    """Step 1 of `goal_capture`: close a met goal (OPEN -> CAPTURING) in a transaction that takes
+    the goal's gate and row and nothing else. True when the goal is closed (now or before), False
+    when it is open and not met (or expired). A goal not met by what is committed is not locked at
+    all (most calls, while pledges come in: they must not queue behind a close that does nothing)."""
+    goal = PodGoal.objects.filter(pk=goal_id).first()
+    if goal is None:
+        raise PodError(f"goal {goal_id} not found", code=PodErrorCode.GOAL_NOT_FOUND)
+    if goal.status != PodGoal.Status.OPEN:
+        return goal.status != PodGoal.Status.EXPIRED
+    if goal.deadline <= _now() or not _met(goal):
+        return False
+    with transaction.atomic():
+        _goal_gate_close(goal_id)
+        row = PodGoal.objects.select_for_update(no_key=True).get(pk=goal_id)
+        if row.status != PodGoal.Status.OPEN:
+            return row.status != PodGoal.Status.EXPIRED
+        now = _now()
+        if row.deadline <= now or not _met(row):  # again, under the gate: every pledge in flight is in
+            return False
+        row.close()
+        row.decided_at = now
+        row.save()
+        return True
+
+
+def _met(goal: PodGoal) -> bool:
+    """Whether the goal's held pledges on active wallets reach its amount and its contributors."""
+    held = list(
+        Pledge.objects.filter(goal_id=goal.id, hold__status=Hold.Status.HELD).values_list(
+            "wallet_id", "member_id", "amount"
+        )
+    )
+    active = set(
+        Wallet.objects.filter(pk__in={w for w, _, _ in held}, status=Wallet.Status.ACTIVE).values_list("id", flat=True)
+    )
+    usable = [(m, a) for w, m, a in held if w in active]
+    return sum(a for _, a in usable) >= goal.amount and len({m for m, _ in usable}) >= goal.min_contributors
+
+
+def _capture_batches(goal: PodGoal) -> None:
+    """Step 2 of `goal_capture`: every held pledge of a CAPTURING goal into the pod, batch by batch."""
+    reference = f"podgoal:{goal.id}"
+    for _ in range(Pledge.objects.filter(goal_id=goal.id).count() + 1):  # each round captures or releases ≥ 1
+        batch = list(
+            Pledge.objects.filter(goal_id=goal.id, hold__status=Hold.Status.HELD)
+            .order_by("hold_id")
+            .values_list("hold_id", flat=True)[:CAPTURE_BATCH]
+        )
+        if not batch:
+            return
+        skipped: dict[str, list[uuid.UUID]] = {}
+
+        def decide(
+            locked: ledger.Locked, _journal_id: uuid.UUID, batch: list[uuid.UUID] = batch, skipped: dict = skipped
+        ) -> ledger_services.BatchCapture | None:
+            # Under the locks of the pod and of every wallet of the batch: the holds cannot change.
+            usable: list[uuid.UUID] = []
+            skipped["holds"] = []
+            for hold_id, wallet_id in Pledge.objects.filter(
+                hold_id__in=batch, hold__status=Hold.Status.HELD
+            ).values_list("hold_id", "wallet_id"):
+                wallet = locked.wallets.get(wallet_id)
+                (usable if wallet is not None and wallet.status == Wallet.Status.ACTIVE else skipped["holds"]).append(
+                    hold_id
+                )
+            return ledger_services.BatchCapture(hold_ids=usable) if usable else None
+
+        ledger_services.pledges_capture(
+            pod_id=goal.pod_id,
+            currency=goal.currency,
+            hold_ids=batch,
+            reference=f"{reference}:{batch[0]}",
+            decide=decide,
+        )
+        for hold_id in skipped.get("holds", []):
+            ledger_services.pledge_release(hold_id=hold_id, reason="wallet_not_active")
+
+
+def _goal_finish(goal: PodGoal) -> None:
+    """Step 3 of `goal_capture`: CAPTURING -> REACHED once no pledge of the goal is held (under the
+    pod's wallet lock, for its stream, then the goal's row)."""
+    goal_id = goal.id
+
+    def within(pod: Pod) -> list[tuple[str, dict]]:
+        row = PodGoal.objects.select_for_update(no_key=True).get(pk=goal_id)
+        if row.status != PodGoal.Status.CAPTURING:
+            return []
+        if Pledge.objects.filter(goal_id=goal_id, hold__status=Hold.Status.HELD).exists():
+            return []  # a batch is still to run (a concurrent run's, or the sweep's)
+        captured = list(
+            Pledge.objects.filter(goal_id=goal_id, hold__status=Hold.Status.CAPTURED).values_list(
+                "hold_id", "member_id", "amount"
+            )
+        )
+        references = [f"podgoal:{goal_id}:{hold_id}" for hold_id, _, _ in captured]
+        journals = list(
+            JournalEntry.objects.filter(reference__in=references, kind="pledge_capture")
+            .order_by("created_at", "id")
+            .values_list("id", flat=True)
+        )
+        row.reach()
+        row.captured_amount = sum(a for _, _, a in captured)
+        row.journal_id = journals[0] if journals else None
+        row.save()
+        data = {
+            "goal_id": str(goal_id),
+            "amount": row.captured_amount,
+            "currency": row.currency,
+            "goal_amount": row.amount,
+            "pledges": len(captured),
+            "contributors": len({m for _, m, _ in captured}),
+            "journal_ids": [str(j) for j in journals],
+        }
+        return [(EventType.POD_GOAL_REACHED, data)]
+
+    _pod_events(goal.pod_id, within, active=False)
 
 
 def goal_expire(*, goal_id: uuid.UUID) -> PodGoal:
@@ -504,6 +686,7 @@ def goal_expire(*, goal_id: uuid.UUID) -> PodGoal:
     goal = PodGoal.objects.get(pk=goal_id)
 
     def within(pod: Pod) -> list[tuple[str, dict]]:
+        _goal_gate_close(goal_id)  # the pledges in flight commit first (and are released below)
         row = PodGoal.objects.select_for_update(no_key=True).get(pk=goal_id)
         if row.status != PodGoal.Status.OPEN or row.deadline > _now():
             return []
@@ -522,7 +705,7 @@ def goal_expire(*, goal_id: uuid.UUID) -> PodGoal:
 def pledges_release_closed(*, goal_id: uuid.UUID) -> int:
     """Release every pledge still held on a goal that is no longer open. Returns how many."""
     goal = PodGoal.objects.get(pk=goal_id)
-    if goal.status == PodGoal.Status.OPEN:
+    if goal.status in (PodGoal.Status.OPEN, PodGoal.Status.CAPTURING):  # a capturing goal's are its own to take
         return 0
     reason = "goal_expired" if goal.status == PodGoal.Status.EXPIRED else "goal_reached"
     released = 0
@@ -536,19 +719,23 @@ def pledges_release_closed(*, goal_id: uuid.UUID) -> int:
 
 def goals_sweep(*, now: datetime | None = None) -> dict[str, int]:
     """The beat job: expire open goals past their deadline (releasing their pledges), capture open
-    goals whose pledges reach them (the safety net of the on-commit task), release pledges left on
-    closed goals."""
+    goals whose pledges reach them (the safety net of the on-commit task), finish the captures a
+    crash left half done (CAPTURING), release pledges left on closed goals."""
     now = now or _now()
     counts = {"expired": 0, "captured": 0, "released": 0}
     for goal_id in PodGoal.objects.filter(status=PodGoal.Status.OPEN, deadline__lte=now).values_list("id", flat=True):
         if goal_expire(goal_id=goal_id).status == PodGoal.Status.EXPIRED:
             counts["expired"] += 1
-    for goal_id, amount in PodGoal.objects.filter(status=PodGoal.Status.OPEN).values_list("id", "amount"):
-        if _pledged(goal_id) >= amount and goal_capture(goal_id=goal_id).status == PodGoal.Status.REACHED:
+    for goal_id, amount, status in PodGoal.objects.filter(
+        status__in=[PodGoal.Status.OPEN, PodGoal.Status.CAPTURING]
+    ).values_list("id", "amount", "status"):
+        if status == PodGoal.Status.OPEN and _pledged(goal_id) < amount:
+            continue
+        if goal_capture(goal_id=goal_id).status == PodGoal.Status.REACHED:
             counts["captured"] += 1
     stale = (
         Pledge.objects.filter(hold__status=Hold.Status.HELD)
-        .exclude(goal__status=PodGoal.Status.OPEN)
+        .exclude(goal__status__in=[PodGoal.Status.OPEN, PodGoal.Status.CAPTURING])
         .values_list("goal_id", flat=True)
         .distinct()
     )
@@ -643,7 +830,7 @@ def pod_dissolve(*, pod_id: uuid.UUID, actor_id: uuid.UUID) -> list[PodRefund]:
 
     def within(pod: Pod) -> list[tuple[str, dict]]:
         _acting(pod_id, actor_id, (Role.OWNER,))
-        if PodGoal.objects.filter(pod_id=pod_id, status=PodGoal.Status.OPEN).exists():
+        if PodGoal.objects.filter(pod_id=pod_id, status__in=[PodGoal.Status.OPEN, PodGoal.Status.CAPTURING]).exists():
             raise PodError("the pod has an open goal: wait for it to be reached or expire", code=PodErrorCode.GOAL_OPEN)
         events = []
         for outflow in PodOutflow.objects.select_for_update(no_key=True).filter(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from crowdpay.webhooks import outbox, services
+from crowdpay.webhooks import outbox, services, transport
 
 from .receiver import Receiver
 
@@ -11,6 +11,7 @@ from .receiver import Receiver
 def receiver():
     r = Receiver().start()
     yield r
+    transport.pool.clear()  # no kept-alive connection outlives its receiver
     r.stop()
 
 

@@ -1,5 +1,7 @@
 """A real HTTP receiver on loopback (http.server in a thread, port 0) for the webhook tests: it
-answers from a script (status codes, or a pause longer than the read timeout) and keeps what it got."""
+answers from a script (status codes, or a pause longer than the read timeout) and keeps what it got.
+It speaks HTTP/1.1 with keep-alive, as real receivers do (`drop_idle`: it closes each connection
+after answering without saying so, as a receiver whose idle timeout ran out does)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class Received:
     headers: dict[str, str]
     body: bytes
+    client_port: int = 0  # the sender's side of the connection: the same port, the same connection
 
 
 @dataclass
@@ -20,14 +23,19 @@ class Receiver:
     script: list = field(default_factory=list)  # per request: an int status, or ("sleep", seconds)
     received: list[Received] = field(default_factory=list)
     default: int = 200
+    drop_idle: bool = False
 
     def start(self) -> Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
+
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                receiver.received.append(Received({k.lower(): v for k, v in self.headers.items()}, body))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                receiver.received.append(Received(headers, body, self.client_address[1]))
                 answer = receiver.script.pop(0) if receiver.script else receiver.default
                 if isinstance(answer, tuple):
                     time.sleep(answer[1])
@@ -37,6 +45,8 @@ class Receiver:
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
+                if receiver.drop_idle:
+                    self.close_connection = True
 
             def log_message(self, *args):
                 pass

@@ -48,11 +48,13 @@ def test_fifty_pledges_racing_the_goal_are_captured_once_with_exact_amounts():
     )  # fmt: skip
     start = threading.Barrier(16, timeout=60)
 
-    def pledge(member):
-        try:
-            start.wait()
-        except threading.BrokenBarrierError:
-            pass
+    def pledge(item):
+        n, member = item
+        if n < 16:  # the first round starts together (a later one would wait for parties that never come)
+            try:
+                start.wait()
+            except threading.BrokenBarrierError:
+                pass
         try:
             services.pledge_make(
                 pod_id=group.pod_id, goal_id=goal.id, member_id=member, wallet_id=group.wallets[member].id,
@@ -63,7 +65,7 @@ def test_fifty_pledges_racing_the_goal_are_captured_once_with_exact_amounts():
         services.goal_capture(goal_id=goal.id)  # what the on-commit task does
         return "pledged"
 
-    outcomes = _parallel(pledge, list(group.wallets))
+    outcomes = _parallel(pledge, list(enumerate(group.wallets)))
     assert set(outcomes) <= {"pledged", "goal_reached"}
     services.goals_sweep()  # the beat: anything left held on the closed goal is released
     goal = PodGoal.objects.get(pk=goal.id)
@@ -71,13 +73,69 @@ def test_fifty_pledges_racing_the_goal_are_captured_once_with_exact_amounts():
     captured = Pledge.objects.filter(goal=goal, hold__status=Hold.Status.CAPTURED)
     assert goal.captured_amount == sum(p.amount for p in captured) >= 600_00
     assert Balance.objects.get(wallet_id=group.pod_id, currency="USD").posted == goal.captured_amount
-    assert JournalEntry.objects.filter(reference=f"podgoal:{goal.id}").count() == 1
+    batches = JournalEntry.objects.filter(reference__startswith=f"podgoal:{goal.id}:", kind="pledge_capture")
+    assert batches.count() == -(-captured.count() // services.CAPTURE_BATCH)
     assert Pledge.objects.filter(goal=goal).count() == outcomes.count("pledged")
     assert not Pledge.objects.filter(goal=goal, hold__status=Hold.Status.HELD).exists()
     for member, wallet in group.wallets.items():
         posted = Balance.objects.get(wallet=wallet, currency="USD").posted
         assert posted in (100_00, 80_00)
         assert (posted == 80_00) == captured.filter(member_id=member).exists()
+    assert verify_chains() == []
+    assert reconcile() == []
+
+
+def test_pledges_racing_a_batched_capture_none_lost_none_twice_none_after_the_close(monkeypatch):
+    """Fifteen members pledge again and again while the capture runs in small batches: each pledge
+    is either refused (`goal_reached`) or captured, exactly once; nothing stays held or is released
+    (a pledge accepted after the close would be left held); the pod holds exactly the captures."""
+    group = crew(members=15, amount=100_00)
+    goal = services.goal_set(
+        pod_id=group.pod_id, actor_id=group.owner, amount=120_00, currency="USD",
+        deadline=timezone.now() + timedelta(days=1),
+    )  # fmt: skip
+    monkeypatch.setattr(services, "CAPTURE_BATCH", 3)
+    monkeypatch.setattr(services, "_enqueue_capture", lambda goal_id: None)  # the capture below races them
+    members = [m for m in group.wallets if m != group.owner]
+    start = threading.Barrier(len(members) + 1, timeout=60)
+
+    def work(i):
+        try:
+            start.wait()
+        except threading.BrokenBarrierError:
+            pass
+        if i == len(members):
+            while services.goal_capture(goal_id=goal.id).status != PodGoal.Status.REACHED:
+                pass
+            return ["captured"]
+        outcomes = []
+        member = members[i]
+        for _ in range(12):
+            try:
+                services.pledge_make(
+                    pod_id=group.pod_id, goal_id=goal.id, member_id=member, wallet_id=group.wallets[member].id,
+                    amount=1_00, reference=str(uuid.uuid4()),
+                )  # fmt: skip
+                outcomes.append("pledged")
+            except PodError as exc:
+                outcomes.append(exc.code)
+        return outcomes
+
+    results = _parallel(work, range(len(members) + 1))
+    accepted = sum(r.count("pledged") for r in results[:-1])
+    assert {o for r in results[:-1] for o in r} <= {"pledged", "goal_reached"}
+    assert accepted >= 120
+    goal = PodGoal.objects.get(pk=goal.id)
+    pledges = Pledge.objects.filter(goal=goal)
+    assert pledges.count() == accepted  # none lost
+    assert set(pledges.values_list("hold__status", flat=True)) == {Hold.Status.CAPTURED}  # none after the close
+    assert goal.status == PodGoal.Status.REACHED and goal.captured_amount == accepted * 1_00
+    assert Balance.objects.get(wallet_id=group.pod_id, currency="USD").posted == accepted * 1_00  # none twice
+    for i, member in enumerate(members):
+        assert Balance.objects.get(wallet=group.wallets[member], currency="USD").posted == (
+            100_00 - results[i].count("pledged") * 1_00
+        )
+    assert not Balance.objects.filter(held__gt=0).exists()
     assert verify_chains() == []
     assert reconcile() == []
 

@@ -70,14 +70,44 @@ def test_invite_accept_change_role_remove_and_leave_emit_events():
     services.member_accept(pod_id=group.pod_id, member_id=bob)
     services.member_role_change(pod_id=group.pod_id, actor_id=alice, member_id=bob, role=Role.VIEWER)
     services.member_remove(pod_id=group.pod_id, actor_id=alice, member_id=bob)
+    carol = uuid.uuid4()
+    services.member_invite(pod_id=group.pod_id, actor_id=group.owner, member_id=carol, role=Role.MEMBER)
+    services.member_remove(pod_id=group.pod_id, actor_id=group.owner, member_id=carol)  # withdrawn
+    services.member_invite(pod_id=group.pod_id, actor_id=group.owner, member_id=carol, role=Role.VIEWER)
     services.member_leave(pod_id=group.pod_id, member_id=alice)
     assert _types(group.pod_id)[2:] == [
+        "PodMemberInvited",
         "PodMemberJoined",
+        "PodMemberInvited",
         "PodMemberJoined",
         "PodMemberRoleChanged",
         "PodMemberLeft",
+        "PodMemberInvited",
+        "PodInvitationWithdrawn",
+        "PodMemberInvited",
         "PodMemberLeft",
     ]
+    invited = Event.objects.filter(wallet_id=group.pod_id, type="PodMemberInvited").order_by("version")
+    assert [(e.data["member_id"], e.data["role"], e.data["actor"], e.data.get("again")) for e in invited] == [
+        (str(alice), "admin", str(group.owner), None),
+        (str(bob), "member", str(alice), None),
+        (str(carol), "member", str(group.owner), None),
+        (str(carol), "viewer", str(group.owner), True),
+    ]
+    _ok()
+
+
+def test_a_policy_change_is_an_event_with_before_and_after():
+    group = crew(members=0)
+    policy = {
+        "approval_threshold": 50_00, "approvals_required": 2, "approver_roles": ["owner", "admin"],
+        "requester_approval_counts": False, "member_allowance": 10_00,
+    }  # fmt: skip
+    services.policy_set(pod_id=group.pod_id, actor_id=group.owner, **policy)
+    services.policy_set(pod_id=group.pod_id, actor_id=group.owner, **policy)  # the same: no event
+    (changed,) = Event.objects.filter(wallet_id=group.pod_id, type="PodPolicyChanged")
+    assert changed.data["to"] == {**policy, "approver_roles": ["admin", "owner"]}
+    assert changed.data["from"]["approvals_required"] == 1 and changed.data["actor"] == str(group.owner)
     _ok()
 
 
@@ -218,12 +248,70 @@ def test_a_crash_inside_the_capture_leaves_nothing_and_a_rerun_captures_once(mon
     with pytest.raises(SystemExit):
         services.goal_capture(goal_id=goal.id)
     monkeypatch.undo()
-    assert PodGoal.objects.get(pk=goal.id).status == PodGoal.Status.OPEN
+    # The close committed (its own short transaction): no pledge joins any more; the batch did not.
+    assert PodGoal.objects.get(pk=goal.id).status == PodGoal.Status.CAPTURING
     assert Hold.objects.filter(pledge__goal=goal, status="HELD").count() == 2
+    with pytest.raises(PodError) as refused:
+        _pledge(group, goal, a, 1_00)
+    assert refused.value.code == "goal_reached"
     _ok()
+    assert services.goals_sweep()["captured"] == 1  # the beat resumes it
     assert services.goal_capture(goal_id=goal.id).status == PodGoal.Status.REACHED
     assert services.goal_capture(goal_id=goal.id).captured_amount == 100_00
     assert Balance.objects.get(wallet_id=group.pod_id, currency="USD").posted == 100_00
+    _ok()
+
+
+def test_a_crash_between_capture_batches_resumes_with_the_rest_only(monkeypatch):
+    group = crew(members=5)
+    members = [m for m in group.wallets if m != group.owner]
+    goal = _goal(group, amount=50_00)
+    for member in members:
+        _pledge(group, goal, member, 10_00 + members.index(member))
+    monkeypatch.setattr(services, "CAPTURE_BATCH", 2)
+    real_capture = ledger_services.pledges_capture
+    batches: list[int] = []
+    died: list[bool] = []
+
+    def second_batch_dies(**kwargs):
+        if len(batches) == 1 and not died:
+            died.append(True)
+            raise SystemExit("worker killed between batches")
+        batches.append(len(kwargs["hold_ids"]))
+        return real_capture(**kwargs)
+
+    monkeypatch.setattr(ledger_services, "pledges_capture", second_batch_dies)
+    with pytest.raises(SystemExit):
+        services.goal_capture(goal_id=goal.id)
+    assert PodGoal.objects.get(pk=goal.id).status == PodGoal.Status.CAPTURING
+    assert Hold.objects.filter(pledge__goal=goal, status="CAPTURED").count() == 2
+    assert Hold.objects.filter(pledge__goal=goal, status="HELD").count() == 3
+    _ok()
+    goal = services.goal_capture(goal_id=goal.id)  # the task again (or the sweep)
+    assert batches == [2, 2, 1]
+    assert goal.status == PodGoal.Status.REACHED
+    assert goal.captured_amount == sum(10_00 + i for i in range(5)) == 50_10
+    assert Balance.objects.get(wallet_id=group.pod_id, currency="USD").posted == 50_10
+    for member in members:
+        assert balance_of(group.wallets[member]) == (1000_00 - 10_00 - members.index(member), 0)
+    reached = Event.objects.filter(wallet_id=group.pod_id, type="PodGoalReached").get()
+    assert (reached.data["amount"], reached.data["pledges"], len(reached.data["journal_ids"])) == (50_10, 5, 3)
+    assert services.goal_capture(goal_id=goal.id).captured_amount == 50_10  # once
+    _ok()
+
+
+def test_a_pledge_on_a_wallet_frozen_after_the_close_is_released_not_captured():
+    group = crew(members=2)
+    a, b = [m for m in group.wallets if m != group.owner]
+    goal = _goal(group, amount=50_00)
+    _pledge(group, goal, a, 40_00)
+    _pledge(group, goal, b, 20_00)
+    assert services.goal_close(goal_id=goal.id)
+    ledger_services.wallet_freeze(wallet_id=group.wallets[b].id, actor="officer", reason="compliance check")
+    goal = services.goal_capture(goal_id=goal.id)
+    assert (goal.status, goal.captured_amount) == (PodGoal.Status.REACHED, 40_00)
+    assert balance_of(group.wallets[b]) == (1000_00, 0)
+    assert Balance.objects.get(wallet_id=group.pod_id, currency="USD").posted == 40_00
     _ok()
 
 

@@ -50,12 +50,20 @@ from .pledge_status_enum import PledgeStatusEnum
 from .pod import Pod
 from .pod_contribution import PodContribution
 from .pod_goal import PodGoal
+from .pod_goal_expired_data import PodGoalExpiredData
+from .pod_goal_expired_event import PodGoalExpiredEvent
+from .pod_goal_reached_data import PodGoalReachedData
+from .pod_goal_reached_event import PodGoalReachedEvent
 from .pod_goal_request import PodGoalRequest
 from .pod_goal_status_enum import PodGoalStatusEnum
 from .pod_invite_request import PodInviteRequest
 from .pod_member import PodMember
 from .pod_member_status_enum import PodMemberStatusEnum
 from .pod_outflow import PodOutflow
+from .pod_outflow_data import PodOutflowData
+from .pod_outflow_data_reason import PodOutflowDataReason
+from .pod_outflow_data_via import PodOutflowDataVia
+from .pod_outflow_event import PodOutflowEvent
 from .pod_outflow_request import PodOutflowRequest
 from .pod_outflow_status_enum import PodOutflowStatusEnum
 from .pod_outflow_vote import PodOutflowVote
@@ -136,12 +144,20 @@ __all__ = (
     "Pod",
     "PodContribution",
     "PodGoal",
+    "PodGoalExpiredData",
+    "PodGoalExpiredEvent",
+    "PodGoalReachedData",
+    "PodGoalReachedEvent",
     "PodGoalRequest",
     "PodGoalStatusEnum",
     "PodInviteRequest",
     "PodMember",
     "PodMemberStatusEnum",
     "PodOutflow",
+    "PodOutflowData",
+    "PodOutflowDataReason",
+    "PodOutflowDataVia",
+    "PodOutflowEvent",
     "PodOutflowRequest",
     "PodOutflowStatusEnum",
     "PodOutflowVote",

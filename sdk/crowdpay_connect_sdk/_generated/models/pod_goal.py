@@ -25,6 +25,7 @@ class PodGoal:
         min_contributors (int):
         title (str):
         status (PodGoalStatusEnum): * `OPEN` - Open
+            * `CAPTURING` - Capturing
             * `REACHED` - Reached
             * `EXPIRED` - Expired
             * `REFUNDED` - Refunded

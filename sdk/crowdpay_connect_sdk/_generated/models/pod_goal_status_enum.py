@@ -2,6 +2,7 @@ from enum import StrEnum
 
 
 class PodGoalStatusEnum(StrEnum):
+    CAPTURING = "CAPTURING"
     EXPIRED = "EXPIRED"
     OPEN = "OPEN"
     REACHED = "REACHED"

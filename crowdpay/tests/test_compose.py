@@ -276,3 +276,22 @@ def test_traces_go_from_the_app_services_through_the_collector_to_jaeger():
     assert jaeger["environment"]["COLLECTOR_OTLP_ENABLED"] == "true"
     assert "127.0.0.1:16686:16686" in jaeger["ports"]
     assert collector["depends_on"]["jaeger"]["condition"] == "service_healthy"
+
+
+def test_the_workers_consume_every_queue_between_them_and_beat_keeps_no_schedule_file():
+    """A worker per queue group (crowdpay/queues.py); beat's schedule and leader lock live in Redis."""
+    from crowdpay.queues import QUEUES
+
+    consumed: list[str] = []
+    for name, service in SERVICES.items():
+        cmd = command(name) if "command" in service else []
+        if cmd[:1] == ["celery"] and "worker" in cmd:
+            assert "-Q" in cmd, f"{name}: name the queues it consumes"
+            queues = cmd[cmd.index("-Q") + 1].split(",")
+            assert set(queues) <= set(QUEUES), name
+            consumed += queues
+            assert SERVICES[name]["healthcheck"], name
+    assert sorted(set(consumed)) == sorted(QUEUES)
+    beat = command("beat")
+    assert "--schedule" not in beat and "-s" not in beat
+    assert "lock" in " ".join(SERVICES["beat"]["healthcheck"]["test"])

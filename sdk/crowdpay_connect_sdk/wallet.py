@@ -88,6 +88,7 @@ from ._generated.client import AuthenticatedClient
 from ._generated.models.list_webhook_deliveries_status import ListWebhookDeliveriesStatus
 from ._generated.models.replay_failed_request import ReplayFailedRequest
 from ._generated.types import UNSET, Response
+from .consistency import ReadAfter
 from .models import (
     TERMINAL_STATUSES,
     BalanceMonitor,
@@ -237,6 +238,9 @@ class WalletClient:
         if not api_key:
             raise ValueError("api_key (the bearer token) is required")
         self.retry = retry or RetryPolicy()
+        # Read-your-writes: every response's CrowdPay-Read-After is remembered, the highest is sent
+        # on every later request, async and sync (consistency.py).
+        self.read_after = ReadAfter()
         self._client = AuthenticatedClient(
             base_url=base_url.rstrip("/"),
             token=api_key,
@@ -246,7 +250,7 @@ class WalletClient:
                 "Accept": "application/json",
                 **(headers or {}),
             },
-            httpx_args=httpx_args or {},
+            httpx_args=self.read_after.install(httpx_args or {}),
         )
 
     @property

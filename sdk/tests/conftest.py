@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import connection
 
 from crowdpay.api.tokens import token_issue
+from crowdpay.queues import QUEUES
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -143,7 +144,8 @@ def quiet_before_flush(request, _django_db_helper):
         # A task the worker has taken but not finished is no longer in the queue's list: with
         # acks_late it waits in the transport's `unacked` hash until done. Between two of its
         # queries its connection shows idle, so quiet must hold twice in a row.
-        if not busy and not queue.llen("celery") and not queue.hlen("unacked"):
+        waiting = sum(queue.llen(name) for name in QUEUES)  # every queue (crowdpay/queues.py)
+        if not busy and not waiting and not queue.hlen("unacked"):
             quiet += 1
             if quiet >= 2:
                 return

@@ -165,7 +165,7 @@ class Keys:
 class Stack:
     """PostgreSQL + Redis + gunicorn + Celery worker (with beat) in one temporary directory."""
 
-    def __init__(self, *, web_threads: int = 16, worker_concurrency: int = 2, keep: bool = False) -> None:
+    def __init__(self, *, web_threads: int = 16, worker_concurrency: int = 2, keep: bool = bool(os.environ.get("RELIABILITY_KEEP"))) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="crowdpay-reliability-"))
         self.keep = keep
         self.keys = Keys()

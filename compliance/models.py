@@ -31,7 +31,7 @@ class KycProfile(ConcurrentTransitionMixin, models.Model):
         REJECTED = "REJECTED"
         NEEDS_REVIEW = "NEEDS_REVIEW", "Needs review"
 
-    PII_FIELDS = ("legal_name", "date_of_birth", "document_number", "address", "beneficial_owners")
+    PII_FIELDS = ("legal_name", "date_of_birth", "document_number", "address", "beneficial_owners", "email")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner_id = models.UUIDField(unique=True)
@@ -45,6 +45,9 @@ class KycProfile(ConcurrentTransitionMixin, models.Model):
     beneficial_owners = EncryptedTextField(
         blank=True, default="", help_text="businesses: JSON list of {name, date_of_birth, ownership_percent}"
     )
+    # Officers find an owner by name or email through the blind index (PiiSearchToken), never by
+    # decrypting: the token rows are rewritten whenever these fields are saved.
+    email = EncryptedTextField(blank=True, default="")
     # The check at the KYC provider (compliance.kyc_provider). The row is the check's outbox: a
     # PENDING profile whose check_sent_at is empty still has to be sent (the sweep resends it).
     check_reference = models.UUIDField(
@@ -63,7 +66,11 @@ class KycProfile(ConcurrentTransitionMixin, models.Model):
 
     class Meta:
         verbose_name = "KYC/KYB profile"
-        indexes = [models.Index(fields=["status", "check_sent_at"], name="kycprofile_status_sent")]
+        indexes = [
+            models.Index(fields=["status", "check_sent_at"], name="kycprofile_status_sent"),
+            # the back-office's profile list, latest submission first (issue 21)
+            models.Index(fields=["submitted_at"], name="kycprofile_submitted_at"),
+        ]
         permissions = [
             ("view_pii", "Can see unmasked personal data"),
             ("decide_kycprofile", "Can verify or reject KYC/KYB profiles"),
@@ -180,6 +187,18 @@ class RiskAssessment(models.Model):
         return f"{self.operation} {self.amount} {self.currency}: {self.outcome}"
 
 
+class ReviewReasonCode(models.TextChoices):
+    """Why an officer approved or rejected a review case: a code from this list (reportable, the
+    same words for every officer) plus the officer's own text."""
+
+    VERIFIED_SOURCE_OF_FUNDS = "verified_source_of_funds", "Verified source of funds"
+    CUSTOMER_CONFIRMED = "customer_confirmed", "Customer confirmed the operation"
+    SANCTIONS_HIT = "sanctions_hit", "Sanctions hit"
+    SUSPECTED_FRAUD = "suspected_fraud", "Suspected fraud"
+    INSUFFICIENT_DOCUMENTS = "insufficient_documents", "Insufficient documents"
+    OTHER = "other", "Other (explained in the text)"
+
+
 class ReviewCase(ConcurrentTransitionMixin, models.Model):
     """A soft-declined saga waiting for an officer. Approving resumes the saga; rejecting makes it
     compensate."""
@@ -202,6 +221,9 @@ class ReviewCase(ConcurrentTransitionMixin, models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     decision_reason = models.TextField(blank=True, default="")
+    # A ReviewReasonCode value (no `choices` here: the list may grow without a migration, and the
+    # services validate it); empty for a case decided before codes existed.
+    decision_code = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         ordering = ["opened_at"]
@@ -269,3 +291,90 @@ class FrozenWallet(Wallet):
             ("unfreeze_wallet", "Can unfreeze a wallet"),
             ("close_wallet", "Can close a wallet"),
         ]
+
+
+class PiiSearchToken(models.Model):
+    """The blind index of a profile's name and email: an HMAC-SHA256 (key derived from the PII key,
+    see `compliance.blind_index`) of the normalised value, so an officer finds "Ada Lovelace" by
+    "ada" or by her email while the values themselves stay encrypted. A name gives one token for
+    the whole name and one per word; rows are rewritten whenever the profile's name or email is."""
+
+    class Kind(models.TextChoices):
+        NAME = "name"
+        NAME_WORD = "name_word"
+        EMAIL = "email"
+
+    # no index of its own: the unique (profile, kind, digest) constraint's index serves look-ups by profile
+    profile = models.ForeignKey(KycProfile, on_delete=models.CASCADE, related_name="search_tokens", db_index=False)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    key_id = models.CharField(max_length=32, help_text="the PII key the digest was derived from")
+    digest = models.CharField(max_length=64, help_text="hex HMAC-SHA256; never the value itself")
+
+    class Meta:
+        indexes = [models.Index(fields=["digest"], name="piisearchtoken_digest")]
+        constraints = [
+            models.UniqueConstraint(fields=["profile", "kind", "digest"], name="piisearchtoken_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} token of {self.profile_id}"
+
+
+class DecisionRequest(ConcurrentTransitionMixin, models.Model):
+    """Four-eyes: an officer's decision that takes effect only once a second officer approves it
+    (compliance.four_eyes). The requester cannot approve their own; approving runs the action once,
+    in the same transaction, and the audit log names both officers."""
+
+    class Kind(models.TextChoices):
+        APPROVE_CASE = "approve_case_above_threshold", "Approve a review case above the four-eyes amount"
+        LIFT_LIMIT = "lift_velocity_limit", "Lift a wallet's velocity limit"
+        UNFREEZE_FRAUD = "unfreeze_fraud_freeze", "Unfreeze a wallet frozen for fraud"
+        CLOSE_WALLET = "close_wallet", "Close a wallet"
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING"
+        APPROVED = "APPROVED"
+        REJECTED = "REJECTED"
+        EXPIRED = "EXPIRED"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    target_type = models.CharField(max_length=32, help_text="review_case or wallet")
+    target_id = models.CharField(max_length=64)
+    payload = models.JSONField(default=dict, blank=True, help_text="what the action needs, e.g. the new limit")
+    reason = models.TextField(help_text="the requesting officer's reason")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    status = FSMField(max_length=8, choices=Status.choices, default=Status.PENDING, protected=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["requested_at"]
+        verbose_name = "request for a second officer"
+        constraints = [
+            # one open request per action on an object: a second officer never approves a duplicate
+            models.UniqueConstraint(
+                fields=["kind", "target_id"], condition=Q(status="PENDING"), name="decisionrequest_one_pending"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "requested_at"], name="decisionrequest_status_at")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.target_id} ({self.status})"
+
+    @transition(field=status, source=Status.PENDING, target=Status.APPROVED)
+    def approve(self) -> None:
+        pass
+
+    @transition(field=status, source=Status.PENDING, target=Status.REJECTED)
+    def reject(self) -> None:
+        pass
+
+    @transition(field=status, source=Status.PENDING, target=Status.EXPIRED)
+    def expire(self) -> None:
+        pass

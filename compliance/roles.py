@@ -2,8 +2,9 @@
 review cases and KYC profiles, see personal data (`view_pii`: each unmasked view is audited),
 freeze / unfreeze / close wallets, set wallet limits, read assessments and the audit log, and see
 the CrowdPod page (members, goals, pledges, outflows and their votes, contributions, refunds)
-read-only. Nothing that adds, changes or deletes a balance, an event, a posting, a journal entry,
-a hold, an assessment, an audit entry or a pod's row.
+and the sagas (with their steps and payouts) read-only. Nothing that adds, changes or deletes a
+balance, an event, a posting, a journal entry, a hold, an assessment, an audit entry, a saga or a
+pod's row.
 
 The data migration 0003 creates the group; a post_migrate handler keeps it in step with this list
 (and recreates it after a test flush). Apps and models that a later migration creates (the pods
@@ -33,7 +34,13 @@ PERMISSIONS = {
         "change_walletlimit",
         "view_riskassessment",
         "view_auditentry",
+        # four-eyes: see the requests waiting for a second officer (deciding one takes the action's own
+        # permission, checked by compliance.four_eyes)
+        "view_decisionrequest",
     ],
+    # the operations behind the cases: sagas, their step logs and payouts, read-only (no "change":
+    # settling a payout stays with finance staff)
+    "sagas": ["view_saga", "view_sagastep", "view_payout"],
     # CrowdPods (wallets.pods, app label "pods"): the pod page and its tables, read-only
     "pods": [
         "view_pod",

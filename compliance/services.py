@@ -22,9 +22,9 @@ from crowdpay.errors import require_reason
 from wallets import services as ledger_services
 from wallets.models import Wallet
 
-from . import kyc_provider
+from . import kyc_provider, operations
 from .errors import ComplianceError, ComplianceErrorCode
-from .models import AuditEntry, KycCallback, KycProfile, ReviewCase, RiskAssessment, WalletLimit
+from .models import AuditEntry, KycCallback, KycProfile, ReviewCase, ReviewReasonCode, RiskAssessment, WalletLimit
 
 KYC_PROVIDER_ACTOR = "kyc-provider"
 
@@ -61,6 +61,7 @@ def kyc_profile_submit(
     document_number: str = "",
     address: str = "",
     beneficial_owners: list[dict] | None = None,
+    email: str = "",
 ) -> KycProfile:
     """Create or update an owner's profile with the data they submitted and put it in PENDING: a
     first submission, or a resubmission after a rejection (anything else is `invalid_transition`).
@@ -77,6 +78,7 @@ def kyc_profile_submit(
         profile.kind, profile.country = kind, country.upper()
         profile.legal_name, profile.date_of_birth = legal_name, date_of_birth
         profile.document_number, profile.address = document_number, address
+        profile.email = email.strip()
         profile.beneficial_owners = json.dumps(beneficial_owners, sort_keys=True) if beneficial_owners else ""
         profile.submit()
         profile.submitted_at = timezone.now()
@@ -258,17 +260,6 @@ def kyc_check_poll(*, profile_id: uuid.UUID) -> KycProfile | None:
     return profile
 
 
-def pii_view_record(*, profile: KycProfile, officer: Any) -> AuditEntry:
-    """Audit that an officer saw a profile's personal data unmasked."""
-    return audit_record(
-        officer=officer,
-        action="pii_view",
-        object_type="kyc_profile",
-        object_id=profile.pk,
-        data={"owner_id": str(profile.owner_id), "fields": list(KycProfile.PII_FIELDS)},
-    )
-
-
 # --- review cases ---------------------------------------------------------------------------------
 
 
@@ -288,15 +279,14 @@ def review_cases_open_missing(*, older_than: timedelta = timedelta(minutes=1)) -
     """Open the case of any saga that has waited in review for `older_than` without one. A saga opens
     its case right after committing IN_REVIEW; a process that died in between would leave it waiting
     where no officer sees it. The periodic sweep closes that gap with the screening's own answer."""
-    from sagas.models import Saga
-
-    waiting = (
-        Saga.objects.filter(state=Saga.State.IN_REVIEW, updated_at__lte=timezone.now() - older_than)
-        .exclude(id__in=ReviewCase.objects.values("saga_id"))
-        .values_list("id", "wallet_id")
+    waiting = operations.reviewed().waiting(older_than=older_than)
+    cased = set(
+        ReviewCase.objects.filter(saga_id__in=[saga_id for saga_id, _ in waiting]).values_list("saga_id", flat=True)
     )
     opened = 0
     for saga_id, wallet_id in waiting:
+        if saga_id in cased:
+            continue
         answer = (
             RiskAssessment.objects.filter(saga_id=saga_id, outcome=RiskAssessment.Outcome.REVIEW)
             .order_by("-created_at")
@@ -309,13 +299,25 @@ def review_cases_open_missing(*, older_than: timedelta = timedelta(minutes=1)) -
     return opened
 
 
-def _review_case_decide(*, case_id: uuid.UUID, officer: Any, reason: str, approve: bool) -> ReviewCase:
-    """Decide a case and its saga together: the case row is locked, `saga_review_decide` runs in the
-    same transaction (it writes the saga's state and enqueues its task on commit), so the case and
-    the saga can never disagree, and two officers cannot decide one case twice."""
-    from sagas.services import saga_review_decide
-
+def _review_case_decide(
+    *,
+    case_id: uuid.UUID,
+    officer: Any,
+    reason: str,
+    approve: bool,
+    audit_data: dict | None = None,
+    reason_code: str = "",
+) -> ReviewCase:
+    """Decide a case and its saga together: the case row is locked, the saga's decision (registered
+    by the sagas app, `compliance.operations`) runs in the same transaction (it writes the saga's
+    state and enqueues its task on commit), so the case and the saga can never disagree, and two
+    officers cannot decide one case twice. `reason_code` is a `ReviewReasonCode` (the admin's
+    decision form requires one; other callers may leave it out)."""
     reason = require_reason(reason)
+    if reason_code and reason_code not in ReviewReasonCode.values:
+        raise ComplianceError(
+            f"{reason_code!r} is not a review reason code", code=ComplianceErrorCode.INVALID_REASON_CODE
+        )
     with transaction.atomic():
         case = ReviewCase.objects.select_for_update().filter(pk=case_id).first()
         if case is None:
@@ -326,31 +328,48 @@ def _review_case_decide(*, case_id: uuid.UUID, officer: Any, reason: str, approv
             )
         case.approve() if approve else case.reject()
         case.decided_at, case.decided_by, case.decision_reason = timezone.now(), officer, reason
-        case.save(update_fields=["status", "decided_at", "decided_by", "decision_reason"])
+        case.decision_code = reason_code
+        case.save(update_fields=["status", "decided_at", "decided_by", "decision_reason", "decision_code"])
         audit_record(
             officer=officer,
             action="review_approve" if approve else "review_reject",
             object_type="review_case",
             object_id=case.pk,
             reason=reason,
-            data={"saga_id": str(case.saga_id), "wallet_id": str(case.wallet_id)},
+            data={
+                "saga_id": str(case.saga_id),
+                "wallet_id": str(case.wallet_id),
+                "reason_code": reason_code,
+                **(audit_data or {}),
+            },
         )
-        saga_review_decide(saga_id=case.saga_id, approve=approve, actor=officer_label(officer), reason=reason)
+        operations.reviewed().decide(saga_id=case.saga_id, approve=approve, actor=officer_label(officer), reason=reason)
     return case
 
 
-def review_case_approve(*, case_id: uuid.UUID, officer: Any, reason: str) -> ReviewCase:
-    return _review_case_decide(case_id=case_id, officer=officer, reason=reason, approve=True)
+def review_case_approve(
+    *, case_id: uuid.UUID, officer: Any, reason: str, audit_data: dict | None = None, reason_code: str = ""
+) -> ReviewCase:
+    """Approve a case. Above FOUR_EYES_APPROVAL_AMOUNT the admin asks a second officer first
+    (compliance.four_eyes), then calls this with both names in `audit_data`."""
+    return _review_case_decide(
+        case_id=case_id, officer=officer, reason=reason, approve=True, audit_data=audit_data, reason_code=reason_code
+    )
 
 
-def review_case_reject(*, case_id: uuid.UUID, officer: Any, reason: str) -> ReviewCase:
-    return _review_case_decide(case_id=case_id, officer=officer, reason=reason, approve=False)
+def review_case_reject(*, case_id: uuid.UUID, officer: Any, reason: str, reason_code: str = "") -> ReviewCase:
+    return _review_case_decide(case_id=case_id, officer=officer, reason=reason, approve=False, reason_code=reason_code)
 
 
 # --- wallets --------------------------------------------------------------------------------------
 
 
-def _wallet_action(*, action: str, wallet_id: uuid.UUID, officer: Any, reason: str) -> Wallet:
+FREEZE_REASON_CODES = ("fraud", "sanctions", "customer_request", "other")
+
+
+def _wallet_action(
+    *, action: str, wallet_id: uuid.UUID, officer: Any, reason: str, audit_data: dict | None = None
+) -> Wallet:
     reason = require_reason(reason)
     move = {
         "freeze": ledger_services.wallet_freeze,
@@ -360,35 +379,68 @@ def _wallet_action(*, action: str, wallet_id: uuid.UUID, officer: Any, reason: s
     with transaction.atomic():
         wallet = move(wallet_id=wallet_id, actor=officer_label(officer), reason=reason)
         audit_record(
-            officer=officer, action=f"wallet_{action}", object_type="wallet", object_id=wallet_id, reason=reason
+            officer=officer,
+            action=f"wallet_{action}",
+            object_type="wallet",
+            object_id=wallet_id,
+            reason=reason,
+            data=audit_data,
         )
     return wallet
 
 
-def wallet_freeze_by_officer(*, wallet_id: uuid.UUID, officer: Any, reason: str) -> Wallet:
-    return _wallet_action(action="freeze", wallet_id=wallet_id, officer=officer, reason=reason)
+def wallet_freeze_by_officer(*, wallet_id: uuid.UUID, officer: Any, reason_code: str, reason: str) -> Wallet:
+    """Freeze with a reason code (FREEZE_REASON_CODES) in the audit entry: a freeze for fraud takes a
+    second officer to lift (compliance.four_eyes)."""
+    if reason_code not in FREEZE_REASON_CODES:
+        raise ComplianceError(
+            f"the freeze reason code is one of {', '.join(FREEZE_REASON_CODES)}",
+            code=ComplianceErrorCode.INVALID_FREEZE_REASON,
+        )
+    return _wallet_action(
+        action="freeze", wallet_id=wallet_id, officer=officer, reason=reason, audit_data={"reason_code": reason_code}
+    )
 
 
-def wallet_unfreeze_by_officer(*, wallet_id: uuid.UUID, officer: Any, reason: str) -> Wallet:
-    return _wallet_action(action="unfreeze", wallet_id=wallet_id, officer=officer, reason=reason)
+def wallet_unfreeze_by_officer(
+    *, wallet_id: uuid.UUID, officer: Any, reason: str, audit_data: dict | None = None
+) -> Wallet:
+    return _wallet_action(action="unfreeze", wallet_id=wallet_id, officer=officer, reason=reason, audit_data=audit_data)
 
 
-def wallet_close_by_officer(*, wallet_id: uuid.UUID, officer: Any, reason: str) -> Wallet:
-    return _wallet_action(action="close", wallet_id=wallet_id, officer=officer, reason=reason)
+def wallet_close_by_officer(
+    *, wallet_id: uuid.UUID, officer: Any, reason: str, audit_data: dict | None = None
+) -> Wallet:
+    return _wallet_action(action="close", wallet_id=wallet_id, officer=officer, reason=reason, audit_data=audit_data)
 
 
-def wallet_limit_set(*, wallet_id: uuid.UUID, daily_limit: int, officer: Any, reason: str) -> WalletLimit:
-    """Set (or change) a wallet's 24 h outflow limit, overriding WALLET_DEFAULT_LIMIT."""
+def wallet_limit_set(
+    *, wallet_id: uuid.UUID, daily_limit: int, officer: Any, reason: str, audit_data: dict | None = None
+) -> WalletLimit:
+    """Set (or change) a wallet's 24 h outflow limit, overriding WALLET_DEFAULT_LIMIT, never above
+    VELOCITY_LIMIT_CEILING. The audit entry records the limit in force before (the wallet's own, or
+    the default when it had none) and after. Raising it takes a second officer in the admin
+    (compliance.four_eyes), which then calls this with both names in `audit_data`."""
     reason = require_reason(reason)
     if isinstance(daily_limit, bool) or not isinstance(daily_limit, int) or daily_limit < 0:
         raise ComplianceError(
             "the limit is a non-negative integer of minor units", code=ComplianceErrorCode.INVALID_LIMIT
         )
-    with transaction.atomic():
-        limit, _ = WalletLimit.objects.select_for_update().get_or_create(
-            wallet_id=wallet_id, defaults={"daily_limit": daily_limit, "reason": reason, "set_by": officer}
+    if daily_limit > settings.VELOCITY_LIMIT_CEILING:
+        raise ComplianceError(
+            f"the limit is at most VELOCITY_LIMIT_CEILING ({settings.VELOCITY_LIMIT_CEILING} minor units)",
+            code=ComplianceErrorCode.LIMIT_ABOVE_CEILING,
         )
-        before = limit.daily_limit
+    with transaction.atomic():
+        limit = WalletLimit.objects.select_for_update().filter(wallet_id=wallet_id).first()
+        before = limit.daily_limit if limit is not None else None
+        if limit is None:  # the wallet's first limit (get_or_create settles a race to create it)
+            limit, created = WalletLimit.objects.get_or_create(
+                wallet_id=wallet_id, defaults={"daily_limit": daily_limit, "reason": reason, "set_by": officer}
+            )
+            if not created:
+                limit = WalletLimit.objects.select_for_update().get(pk=limit.pk)
+                before = limit.daily_limit
         limit.daily_limit, limit.reason, limit.set_by = daily_limit, reason, officer
         limit.save()
         audit_record(
@@ -397,6 +449,12 @@ def wallet_limit_set(*, wallet_id: uuid.UUID, daily_limit: int, officer: Any, re
             object_type="wallet",
             object_id=wallet_id,
             reason=reason,
-            data={"daily_limit": daily_limit, "before": before},
+            data={
+                "daily_limit": daily_limit,
+                "before": before if before is not None else settings.WALLET_DEFAULT_LIMIT,
+                "before_source": "wallet" if before is not None else "default",
+                "after": daily_limit,
+                **(audit_data or {}),
+            },
         )
     return limit

@@ -24,6 +24,13 @@ def review_cases_open_missing() -> int:
     return services.review_cases_open_missing()
 
 
+@shared_task(name="compliance.tasks.decision_requests_expire", ignore_result=True)
+def decision_requests_expire() -> int:
+    from . import four_eyes
+
+    return four_eyes.decision_requests_expire()
+
+
 def _retry_or_leave(task, exc: GatewayUnavailable, profile_id: str) -> None:
     """Retry with backoff; after KYC_CHECK_MAX_ATTEMPTS tries leave the check to the sweep (the
     profile row is the outbox: it stays PENDING and is found again)."""

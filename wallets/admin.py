@@ -1,26 +1,49 @@
 """Read-only views of the ledger. Money fields are never editable here: balances, events and
 postings change only through wallets.services."""
 
+import uuid
+
 from django.contrib import admin
 
 from crowdpay.admin import ReadOnlyAdmin, ReadOnlyInline
+from crowdpay.admin_display import money_column
+from crowdpay.admin_paging import LargeTableMixin
 
 from .models import Balance, Event, Hold, JournalEntry, Posting, Wallet
+from .projection import EventType
+
+
+class EventTypeFilter(admin.SimpleListFilter):
+    """The event types the ledger writes, from `projection.EventType`: Django's default filter for
+    a plain column would read the distinct values of the whole events table on every page."""
+
+    title = "type"
+    parameter_name = "type"
+
+    def lookups(self, request, model_admin):
+        names = sorted(v for k, v in vars(EventType).items() if k.isupper() and isinstance(v, str))
+        return [(name, name) for name in names]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(type=self.value()) if self.value() else queryset
 
 
 class BalanceInline(ReadOnlyInline):
     model = Balance
-    fields = ("currency", "posted", "held", "available")
+    fields = ("currency", "posted_money", "held_money", "available_money")
+    posted_money = money_column("posted", "currency", "posted", ordering=False)
+    held_money = money_column("held", "currency", "held", ordering=False)
+    available_money = money_column("available", "currency", "available", ordering=False)
 
 
 class EventInline(ReadOnlyInline):
     model = Event
-    fields = ("version", "type", "data", "occurred_at", "hash")
+    fields = ("version", "type", "data", "occurred_at", "mac", "link")
     ordering = ("-version",)
 
 
 @admin.register(Wallet)
-class WalletAdmin(ReadOnlyAdmin):
+class WalletAdmin(LargeTableMixin, ReadOnlyAdmin):
     list_display = ("id", "owner_id", "kind", "status", "base_currency", "version", "created_at")
     list_filter = ("kind", "status", "base_currency")
     search_fields = ("=id", "=owner_id")
@@ -32,26 +55,40 @@ class WalletAdmin(ReadOnlyAdmin):
         "base_currency",
         "metadata",
         "version",
-        "head_hash",
+        "head_link",
         "created_at",
     )
     inlines = [BalanceInline, EventInline]
 
 
 @admin.register(Event)
-class EventAdmin(ReadOnlyAdmin):
+class EventAdmin(LargeTableMixin, ReadOnlyAdmin):
     list_display = ("wallet_id", "version", "type", "occurred_at")
-    list_filter = ("type",)
-    search_fields = ("=wallet__id",)
+    # The type filter is served by the (type, wallet, version) index, in the list's own order.
+    list_filter = (EventTypeFilter,)
+    search_fields = ("wallet__id",)
+    search_help_text = "Exact wallet id"
+
+    def get_search_results(self, request, queryset, search_term):
+        # By exact wallet id through the (wallet, version) index; Django's own `=wallet__id` search
+        # compares UPPER(wallet_id::text) and scans the whole table.
+        if not search_term.strip():
+            return queryset, False
+        try:
+            wallet_id = uuid.UUID(search_term.strip())
+        except ValueError:
+            return queryset.none(), False
+        return queryset.filter(wallet_id=wallet_id), False
 
 
 class PostingInline(ReadOnlyInline):
     model = Posting
-    fields = ("account", "currency", "amount")
+    fields = ("account", "currency", "money")
+    money = money_column("amount", "currency", "amount", ordering=False)
 
 
 @admin.register(JournalEntry)
-class JournalEntryAdmin(ReadOnlyAdmin):
+class JournalEntryAdmin(LargeTableMixin, ReadOnlyAdmin):
     list_display = ("reference", "kind", "created_at")
     list_filter = ("kind",)
     search_fields = ("=reference",)
@@ -59,7 +96,9 @@ class JournalEntryAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Hold)
-class HoldAdmin(ReadOnlyAdmin):
-    list_display = ("reference", "wallet_id", "amount", "currency", "purpose", "status", "created_at")
+class HoldAdmin(LargeTableMixin, ReadOnlyAdmin):
+    list_display = ("reference", "wallet_id", "money", "purpose", "status", "created_at")
+    readonly_fields = ("money",)  # on the hold's page too, above its raw fields
+    money = money_column("amount", "currency", "amount")
     list_filter = ("status", "purpose")
     search_fields = ("=reference", "=wallet__id")

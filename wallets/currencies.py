@@ -52,3 +52,26 @@ def validate_amount(amount: object) -> int:
 
 def supported_codes() -> list[str]:
     return sorted(_exponents())
+
+
+def format_money(minor: int | None, currency: str) -> str:
+    """An amount as people read it: major units with thousands separators and exactly the
+    currency's decimals, then the ISO code — `1,234.56 USD`, `1,000 JPY`, `-1.500 KWD`.
+
+    One style everywhere in the back-office (no locale guessing: officers in several countries read
+    the same page, and the ISO code is never ambiguous where a symbol like `$` would be). Exact: the
+    minor units are split with integer arithmetic, never through a float. A code without a known
+    minor unit is shown as what it is, `<minor> <code> (minor units)`; None shows as an empty string."""
+    if minor is None:
+        return ""
+    if isinstance(minor, bool) or not isinstance(minor, int):
+        raise TypeError("an amount is an integer number of minor units")
+    if not is_supported(currency):
+        return f"{minor} {currency} (minor units)".strip()
+    places = _exponents()[currency]
+    sign = "-" if minor < 0 else ""
+    whole, fraction = divmod(abs(minor), 10**places)
+    text = f"{whole:,}"
+    if places:
+        text += f".{fraction:0{places}d}"
+    return f"{sign}{text} {currency}"

@@ -42,7 +42,8 @@ def support_user(username: str = "sasha"):
 
 def saga_row(*, kind: str, state: str, wallet: Wallet, counterparty: Wallet | None = None, amount: int = 1_00) -> Saga:
     """A saga row in `state` with one step of its log, for pages that show sagas (no ledger effect:
-    the FSM state is given at construction, as `sagas.services` does for an instant transfer)."""
+    a fixture only, the FSM state given at construction; the services always create a saga STARTED
+    and move it through its transitions)."""
     saga = Saga.objects.create(
         kind=kind,
         state=state,

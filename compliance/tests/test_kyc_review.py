@@ -113,9 +113,10 @@ def test_an_officer_verifies_from_the_queue_through_the_service(client, officer,
     assert change.status_code == 200
     body = change.content.decode()
     assert "do-verify" in body and "do-reject" in body and "possible watch-list match" in body
-    done = client.post(f"/admin/compliance/kycreview/{referred.pk}/do/verify/", {"reason": "documents match"})
+    why = "documents match the watch-list entry's birth date: not the same person"
+    done = client.post(f"/admin/compliance/kycreview/{referred.pk}/do/verify/", {"reason": why})
     assert done.status_code == 302
     referred.refresh_from_db()
     assert referred.status == S.VERIFIED and referred.decided_by == officer
-    assert AuditEntry.objects.filter(action="kyc_verify", reason="documents match").exists()
+    assert AuditEntry.objects.filter(action="kyc_verify", reason=why).exists()
     assert client.get("/admin/compliance/kycreview/").context["cl"].result_count == 0

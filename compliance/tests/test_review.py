@@ -137,7 +137,7 @@ def test_the_database_refuses_to_edit_the_audit_log(officer):
 
 def test_a_saga_left_in_review_without_a_case_gets_one_from_the_sweep(verified_wallet, monkeypatch):
     # The process "dies" between committing IN_REVIEW and opening the case.
-    monkeypatch.setattr(sagas.compliance_services, "review_case_open", lambda **kwargs: None)
+    monkeypatch.setattr(services, "review_case_open", lambda **kwargs: None)
     saga = risky_funding(verified_wallet)
     assert saga.state == Saga.State.IN_REVIEW and not ReviewCase.objects.filter(saga_id=saga.id).exists()
     monkeypatch.undo()
@@ -153,7 +153,7 @@ def test_a_saga_left_in_review_without_a_case_gets_one_from_the_sweep(verified_w
 def test_the_missing_case_sweep_runs_as_a_task(verified_wallet, monkeypatch):
     from compliance import tasks
 
-    monkeypatch.setattr(sagas.compliance_services, "review_case_open", lambda **kwargs: None)
+    monkeypatch.setattr(services, "review_case_open", lambda **kwargs: None)
     saga = risky_funding(verified_wallet)
     monkeypatch.undo()
     Saga.objects.filter(pk=saga.id).update(updated_at=timezone.now() - timedelta(minutes=2))

@@ -17,6 +17,8 @@ for _provider, _names in _PROVIDERS.items():
         raise ImproperlyConfigured(
             f"production settings refuse the sandbox {_provider} provider: set {', '.join(_unset)}"
         )
+# Staff sign in to the admin with a password and a TOTP token (django-otp): never a password alone.
+ADMIN_REQUIRE_OTP = True
 if WEBHOOK_ALLOW_PRIVATE_URLS or WEBHOOK_ALLOW_HTTP:  # noqa: F405
     raise ImproperlyConfigured(
         "production settings refuse webhook URLs that are not https or that resolve to private addresses:"

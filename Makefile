@@ -19,7 +19,7 @@ BENCH_PGBENCH_DATABASE ?= crowdpay_pgbench
 help:
 	@echo "make run      serve on http://$(HOST):$(PORT) (SQLite + in-process tasks unless DATABASE_URL/REDIS_URL are set)"
 	@echo "make test     the test suite against PostgreSQL and Redis, with coverage"
-	@echo "make worker   a Celery worker with beat (needs Redis)"
+	@echo "make worker   a Celery worker with beat, on every queue (needs Redis; any number may run: one beat leads)"
 	@echo "make lint     ruff, formatting, missing migrations, bandit and mypy (pre-commit runs the same)"
 	@echo "make sdk      regenerate the SDK's low-level client (sdk/) from the OpenAPI schema"
 	@echo "make bench    benchmarks beside pgbench (bench/README.md); make bench-smoke for tiny sizes"

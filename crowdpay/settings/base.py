@@ -7,9 +7,12 @@ that the service starts on a bare machine; production sets both (see `production
 
 import hashlib
 import warnings
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+
+from crowdpay.webhooks import retries as _webhook_retries  # imports no Django: its default schedule
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -23,7 +26,7 @@ DEBUG = env.bool("DEBUG", default=True)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver", "[::1]"])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "crowdpay.admin_apps.StaffAdminConfig",  # django.contrib.admin, with crowdpay.auth_security
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -35,6 +38,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_fsm",
+    # Staff login: throttling and lockout (axes), TOTP second factor (django_otp), see crowdpay.auth_security
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "crowdpay",
     "wallets",
     "sagas",
@@ -46,6 +53,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "crowdpay.logging.RequestIdMiddleware",
+    # Read replicas: routes a request's reads, answers CrowdPay-Read-After after a write (db_router.py).
+    "crowdpay.db_router.ReplicaReadsMiddleware",
     # Under /v1/ every error is problem+json, DEBUG or not (Django's HTML error pages elsewhere).
     "crowdpay.api.problems.ProblemMiddleware",
     # Under /v1/ a request carrying a card number is refused (422) before anything reads or keeps it.
@@ -58,10 +67,18 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified() (the TOTP second factor)
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # the admin's idle timeout (after the messages: it says why it signed someone out)
+    "crowdpay.auth_security.AdminIdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # the lockout answer of a login that django-axes refused (last, as its documentation asks)
+    "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
+# django-axes first: it refuses a locked-out login before the password is even checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 
 ROOT_URLCONF = "crowdpay.urls"
 WSGI_APPLICATION = "crowdpay.wsgi.application"
@@ -100,6 +117,22 @@ else:
         "connect_timeout", env.int("DB_CONNECT_TIMEOUT_SECONDS", default=5)
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Read replicas (crowdpay/db_router.py): streaming replicas of the primary, comma-separated URLs;
+# empty = none. They become `replica_0`, `replica_1` …: wallet reads, event pages, operation polls
+# and admin changelists read from one that is within REPLICA_MAX_LAG_SECONDS and has replayed the
+# client's `CrowdPay-Read-After` position; every write, lock and read in a transaction stays on
+# the primary. A replica's replay position is re-read at most every REPLICA_STATUS_CACHE_SECONDS.
+REPLICA_DATABASE_URLS = env.list("REPLICA_DATABASE_URLS", default=[])
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=5.0)
+REPLICA_STATUS_CACHE_SECONDS = env.float("REPLICA_STATUS_CACHE_SECONDS", default=0.1)
+for _index, _url in enumerate(REPLICA_DATABASE_URLS):
+    _replica = env.db_url_config(_url)
+    _replica.update(CONN_MAX_AGE=DATABASES["default"].get("CONN_MAX_AGE", 0), CONN_HEALTH_CHECKS=True)
+    # A replica that does not answer is skipped after this (libpq's floor is 2 s), never waited on.
+    _replica.setdefault("OPTIONS", {}).update(connect_timeout=2, application_name=f"crowdpay-replica_{_index}")
+    _replica["TEST"] = {"MIRROR": "default"}  # tests with replicas configured read the test database
+    DATABASES[f"replica_{_index}"] = _replica
+DATABASE_ROUTERS = ["crowdpay.db_router.PrimaryReplicaRouter"] if REPLICA_DATABASE_URLS else []
 
 # --- Celery -------------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -132,6 +165,20 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": max(BROKER_TIMEOUT_SECONDS, 5.0),  # above BRPOP's 1 s poll
 }
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+# Queues by kind (crowdpay/queues.py: sagas, webhooks, compliance, periodic, the default `celery`)
+# are set on the app in crowdpay/celery.py. Beat: one leader however many beat processes start
+# (crowdpay/beat.py, RedBeat's Redis lock); a standby takes over within BEAT_LOCK_TIMEOUT_SECONDS
+# of the leader's death. Its keys in Redis start with BEAT_REDIS_KEY_PREFIX.
+BEAT_LOCK_TIMEOUT_SECONDS = env.int("BEAT_LOCK_TIMEOUT_SECONDS", default=30)
+BEAT_REDIS_KEY_PREFIX = env.str("BEAT_REDIS_KEY_PREFIX", default="crowdpay:beat")
+if REDIS_URL:
+    CELERY_BEAT_SCHEDULER = "crowdpay.beat.LeaderScheduler"
+    CELERY_REDBEAT_REDIS_URL = REDIS_URL
+    CELERY_REDBEAT_REDIS_OPTIONS = {"socket_timeout": max(BROKER_TIMEOUT_SECONDS, 5.0)}
+    CELERY_REDBEAT_KEY_PREFIX = BEAT_REDIS_KEY_PREFIX
+    CELERY_REDBEAT_LOCK_TIMEOUT = BEAT_LOCK_TIMEOUT_SECONDS
+    # the leader ticks (and extends its lock) at least this often, well inside the lock's timeout
+    CELERY_BEAT_MAX_LOOP_INTERVAL = max(1, min(5, BEAT_LOCK_TIMEOUT_SECONDS // 3))
 CELERY_BEAT_SCHEDULE: dict = {
     # the saga sweeper: re-enqueue any running saga whose lease or backoff ran out
     "sagas-resume-due": {
@@ -185,6 +232,9 @@ SAGA_WORKER_ALIVE_SECONDS = env.float("SAGA_WORKER_ALIVE_SECONDS", default=10.0)
 SAGA_QUEUED_MARK_SECONDS = env.float("SAGA_QUEUED_MARK_SECONDS", default=None)
 # The 24 h outflow limit per wallet, in minor units of the wallet's base currency.
 WALLET_DEFAULT_LIMIT = env.int("WALLET_DEFAULT_LIMIT", default=10000_00)
+# The currency velocity (the 24 h outflow) is counted and limited in by the ledger engine v2
+# (`wallets.plan`): outflows in other currencies are converted with the FX rates before the lock.
+VELOCITY_BASE_CURRENCY = env.str("VELOCITY_BASE_CURRENCY", default="USD")
 # A ledger transaction rolled back on a deadlock or serialization failure runs again this many times
 # (wallets.ledger.retrying). A backstop: the lock order keeps deadlocks out; 0 turns it off.
 LEDGER_DEADLOCK_RETRIES = env.int("LEDGER_DEADLOCK_RETRIES", default=3)
@@ -198,6 +248,16 @@ def _dev_key(label: str) -> str:
 
 # "id:secret,id:secret"; the last entry signs new events, every entry still verifies old ones.
 EVENT_HMAC_KEYS = env.str("EVENT_HMAC_KEYS", default=f"dev1:{_dev_key('event-hmac')}")
+# Chain seals (wallets.sealing): how often the beat task certifies the wallets' new heads, and how old
+# an unsealed tail may grow before verify_events reports it as tampering (seals deleted, sealer down).
+EVENT_SEAL_INTERVAL_SECONDS = env.float("EVENT_SEAL_INTERVAL_SECONDS", default=1.0)
+EVENT_SEAL_MAX_AGE_SECONDS = env.float("EVENT_SEAL_MAX_AGE_SECONDS", default=60.0)
+CELERY_BEAT_SCHEDULE["wallets-seal-heads"] = {
+    "task": "wallets.tasks.seal_heads",
+    "schedule": EVENT_SEAL_INTERVAL_SECONDS,
+    # A run older than its interval is superseded by the next one: never let a backlog of them queue up.
+    "options": {"expires": max(EVENT_SEAL_INTERVAL_SECONDS * 5, 5.0)},
+}
 # "id:base64-32-bytes,…"; the last entry encrypts, every entry decrypts.
 PII_ENCRYPTION_KEYS = env.str("PII_ENCRYPTION_KEYS", default="")
 # The HMAC-SHA256 secret the funding provider signs its webhooks with (derived from SECRET_KEY in
@@ -210,8 +270,8 @@ if "*" in ALLOWED_ORIGINS:
     CORS_ALLOW_ALL_ORIGINS = True
 else:
     CORS_ALLOWED_ORIGINS = ALLOWED_ORIGINS
-CORS_ALLOW_HEADERS = ["authorization", "content-type", "idempotency-key", "x-request-id"]
-CORS_EXPOSE_HEADERS = ["idempotent-replayed", "x-request-id", "location"]
+CORS_ALLOW_HEADERS = ["authorization", "content-type", "idempotency-key", "x-request-id", "crowdpay-read-after"]
+CORS_EXPOSE_HEADERS = ["idempotent-replayed", "x-request-id", "location", "crowdpay-read-after"]
 
 # --- Request size ------------------------------------------------------------------------------
 # No API body comes near this (metadata is capped at 16 KiB); a larger one is refused with 413
@@ -343,6 +403,11 @@ SPECTACULAR_SETTINGS = {
             "WALLET_CLOSED",
             "WALLET_BALANCE_BELOW",
             "WALLET_BALANCE_ABOVE",
+            "POD_GOAL_REACHED",
+            "POD_GOAL_EXPIRED",
+            "POD_OUTFLOW_REQUESTED",
+            "POD_OUTFLOW_APPROVED",
+            "POD_OUTFLOW_REJECTED",
         )
     ],
 }
@@ -414,10 +479,9 @@ CELERY_BEAT_SCHEDULE["pods-outflows-sweep"] = {"task": "pods.tasks.pod_outflows_
 
 # --- Webhooks to subscribers (crowdpay/webhooks) ------------------------------------------------
 # Retry schedule of a delivery, in seconds after the previous failure (the first entry: after the
-# change is committed): about a day and a half over eight attempts, then the delivery is given up.
-WEBHOOK_RETRY_SCHEDULE = env.list(
-    "WEBHOOK_RETRY_SCHEDULE", cast=float, default=[0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0]
-)
+# change is committed): about three days over ten attempts (jittered ±10 %), then the delivery is
+# given up. The default and its reasons are in crowdpay/webhooks/retries.py.
+WEBHOOK_RETRY_SCHEDULE = env.list("WEBHOOK_RETRY_SCHEDULE", cast=float, default=list(_webhook_retries.DEFAULT_SCHEDULE))
 # An endpoint whose every attempt failed for this long is disabled (an alert in the admin).
 WEBHOOK_DISABLE_AFTER_SECONDS = env.int("WEBHOOK_DISABLE_AFTER_SECONDS", default=5 * 24 * 3600)
 # After a secret rotation the previous secret signs too (both signatures sent) for this long.
@@ -436,3 +500,43 @@ CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {
     "task": "crowdpay.webhooks.tasks.webhooks_sweep",
     "schedule": env.float("WEBHOOK_SWEEP_SECONDS", default=5.0),
 }
+
+# --- Officers' back-office safeguards (compliance/four_eyes.py, compliance/pii_reveal.py,
+# crowdpay/auth_security.py) -------------------------------------------------------------------------
+# Shortest reason an officer may give for a decision (the admin's reason forms refuse shorter ones).
+OFFICER_REASON_MIN_LENGTH = env.int("OFFICER_REASON_MIN_LENGTH", default=20)
+# Approving a review case above this amount (minor units of VELOCITY_BASE_CURRENCY, converted with
+# the FX table) needs a second officer; so do lifting a limit, unfreezing a fraud freeze, closing.
+FOUR_EYES_APPROVAL_AMOUNT = env.int("FOUR_EYES_APPROVAL_AMOUNT", default=10_000_00)
+# Seconds a request for a second officer stays open before it expires (nothing done).
+FOUR_EYES_REQUEST_TTL_SECONDS = env.int("FOUR_EYES_REQUEST_TTL_SECONDS", default=24 * 3600)
+CELERY_BEAT_SCHEDULE["compliance-decision-requests-expire"] = {
+    "task": "compliance.tasks.decision_requests_expire",
+    "schedule": 300.0,
+}
+# Highest 24 h outflow limit an officer may set on a wallet (minor units), even with a second officer.
+VELOCITY_LIMIT_CEILING = env.int("VELOCITY_LIMIT_CEILING", default=1_000_000_00)
+# Seconds one field of personal data stays unmasked for the officer who revealed it (with a reason).
+PII_REVEAL_SECONDS = env.int("PII_REVEAL_SECONDS", default=300)
+# Seconds without a request after which an admin session is logged out (the API is not affected).
+ADMIN_IDLE_TIMEOUT_SECONDS = env.int("ADMIN_IDLE_TIMEOUT_SECONDS", default=1800)
+# The admin asks for a TOTP token after the password (django-otp); production settings require it.
+ADMIN_REQUIRE_OTP = env.bool("ADMIN_REQUIRE_OTP", default=False)
+# django-axes: this many failed logins for one username from one address lock them out ...
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+# ... for this many minutes (then the failures are forgotten); `manage.py axes_reset` unlocks at once.
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_FORM_FIELD = "username"  # the admin login form's field (explicit: axes' default is a lazy object)
+AXES_RESET_ON_SUCCESS = True
+AXES_ONLY_ADMIN_SITE = True  # the API authenticates bearer tokens, never a password
+AXES_ENABLE_ADMIN = False  # attempts are audited in the database; unlocking is `manage.py axes_reset`
+# The TOTP key is a secret: the admin never shows it again after a device is enrolled.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+OTP_TOTP_ISSUER = "CrowdPay Connect"
+
+# --- Officers' back-office, deciding (compliance/admin_case.py, compliance/dashboard.py) ------------
+# Shortest text an officer must write with the reason code when approving or rejecting a review case.
+REVIEW_REASON_MIN_LENGTH = env.int("REVIEW_REASON_MIN_LENGTH", default=20)
+# Hours an open review case may wait before the dashboard counts it as an SLA breach.
+REVIEW_SLA_HOURS = env.int("REVIEW_SLA_HOURS", default=24)

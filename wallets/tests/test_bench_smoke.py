@@ -43,7 +43,7 @@ def test_bench_smoke_runs_every_part_and_reconciles(tmp_path):
         )
     finally:
         with psycopg.connect(urlunsplit(urlsplit(ledger_url)._replace(path="/postgres")), autocommit=True) as conn:
-            for db in (urlsplit(ledger_url).path.lstrip("/"), pgbench_db):
+            for db in (urlsplit(ledger_url).path.lstrip("/"), pgbench_db, f"{pgbench_db}_pgledger"):
                 conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
     assert done.returncode == 0, done.stdout + done.stderr
     assert "reconcile after the run: PASSED" in done.stdout
@@ -57,6 +57,20 @@ def test_bench_smoke_runs_every_part_and_reconciles(tmp_path):
     assert figures["reference"]["tpcb_4_clients"] == round((before + after) / 2, 2)
     ledger_ratio = figures["ledger"]["per_second"] / figures["reference"]["tpcb_4_clients"]
     assert figures["ledger"]["ratio_to_pgbench_tpcb"] == pytest.approx(ledger_ratio, abs=0.01)
+    # the pgledger peer runs in part 1 when ../shared/peers/pgledger is there; every ledger figure
+    # is then also given as a ratio to it
+    if (ROOT.parent / "shared" / "peers" / "pgledger" / "pgledger.sql").is_file():
+        peer = figures["pgledger"]
+        assert peer["transfers_4_clients"]["per_second"] > 0 and peer["hot_account_16_clients"]["per_second"] > 0
+        for part, figure in (
+            ("ledger", "transfers_4_clients"),
+            ("http", "transfers_4_clients"),
+            ("hot_pod", "hot_account_16_clients"),
+            ("pod_goal", "hot_account_16_clients"),
+        ):
+            expected = figures[part]["per_second"] / peer[figure]["per_second"]
+            assert figures[part]["vs_pgledger"] == pytest.approx(expected, abs=0.01), part
+        assert "of pgledger" in done.stdout
     for part in ("ledger", "hot_pod"):
         assert figures[part]["count"] > 0 and figures[part]["errors"] == 0
         assert figures[part]["lock_held_p50_ms"] > 0
@@ -80,6 +94,9 @@ def test_bench_smoke_runs_every_part_and_reconciles(tmp_path):
     assert goal["ratio_to_pgbench_hot_row"] == pytest.approx(
         goal["per_second"] / figures["reference"]["hot_row_16_clients"], abs=0.01
     )
+    # part "admin": every back-office page an officer opens answered, timed, its queries counted
+    pages = figures["admin"]["pages"]
+    assert len(pages) > 20 and all(p["status"] == 200 and p["queries"] > 0 for p in pages), pages
     steps = figures["replay"]["steps"]
     assert all(s["events"] >= target for s, target in zip(steps, figures["sizes"]["replay_events"], strict=True))
     assert all(s["replay"]["events"] == s["raw"]["events"] for s in steps)

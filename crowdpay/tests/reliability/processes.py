@@ -165,9 +165,10 @@ class Keys:
 class Stack:
     """PostgreSQL + Redis + gunicorn + Celery worker (with beat) in one temporary directory."""
 
-    def __init__(self, *, web_threads: int = 16, worker_concurrency: int = 2, keep: bool = bool(os.environ.get("RELIABILITY_KEEP"))) -> None:
+    def __init__(self, *, web_threads: int = 16, worker_concurrency: int = 2, keep: bool | None = None) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="crowdpay-reliability-"))
-        self.keep = keep
+        # RELIABILITY_KEEP=1 keeps the folder (logs, data) of a failed run to read afterwards
+        self.keep = bool(os.environ.get("RELIABILITY_KEEP")) if keep is None else keep
         self.keys = Keys()
         self.web_threads = web_threads
         self.worker_concurrency = worker_concurrency

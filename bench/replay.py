@@ -1,8 +1,8 @@
 """Part 5: `replay_events` over a large event table, beside the raw read of the same table.
 
-The events are generated through the ledger engine itself (`wallets.ledger.lock` / `write`), in big
-transactions: every event is HMAC-chained, every balance moved by its own event, every movement
-posted in a balanced journal, so `reconcile` proves the generated ledger like any other. Each
+The events are generated through the ledger engine itself (`wallets.plan` plans run by
+`wallets.executor`), in big transactions: every event is HMAC-chained, every balance moved by its
+own event, every movement posted in a balanced journal, so `reconcile` proves the generated ledger like any other. Each
 generating transaction locks a chunk of wallets, runs four bulk fundings (one journal entry with a
 leg and a `WalletCredited` per wallet) and then a few instant transfers between them (each its own
 journal entry and its three events: TransferInitiated, TransferCompleted, WalletCredited). So about
@@ -27,25 +27,41 @@ FUNDINGS_PER_CHUNK = 4
 TRANSFERS_PER_CHUNK = 30
 
 
-def _fund(ledger, locked, chunk: list[uuid.UUID]) -> None:
-    from wallets.ledger import Append, Journal, Leg
+def _fund(run, chunk: list[uuid.UUID]) -> None:
+    """One journal entry funding every wallet of the chunk: a plan built by hand (the services
+    fund one wallet per entry)."""
+    from django.utils import timezone
+
+    from wallets import plan as plans
     from wallets.projection import EventType
 
-    amount = 1000_00
-    journal = Journal(
-        reference=f"bench-funding:{uuid.uuid4()}",
-        kind="credit",
-        legs=[Leg.house("funding", CURRENCY, -amount * len(chunk))] + [Leg.wallet(w, CURRENCY, amount) for w in chunk],
-    )
+    amount, now, journal_id = 1000_00, timezone.now(), uuid.uuid4()
+    reference = f"bench-funding:{uuid.uuid4()}"
     data = {
         "amount": amount,
         "currency": CURRENCY,
         "source": "funding",
-        "reference": journal.reference,
-        "journal_id": str(journal.id),
+        "reference": reference,
+        "journal_id": str(journal_id),
         "saga_id": None,
     }
-    ledger.write(locked, appends=[Append(w, EventType.WALLET_CREDITED, dict(data)) for w in chunk], journal=journal)
+    events = [plans.PlanEvent.make(w, EventType.WALLET_CREDITED, dict(data), now) for w in chunk]
+    run(
+        plans.MovementPlan(
+            kind="credit",
+            now=now,
+            journal_reference=reference,
+            hold_reference=None,
+            wallets=tuple((w, plans.Access.RECEIVE) for w in chunk),
+            events=tuple(events),
+            deltas=tuple((w, CURRENCY, amount, 0) for w in chunk),
+            journal_id=journal_id,
+            postings=(
+                plans.PlanPosting(f"funding:{CURRENCY}", CURRENCY, -amount * len(chunk)),
+                *(plans.PlanPosting(f"wallet:{w}", CURRENCY, amount, w) for w in chunk),
+            ),
+        )
+    )
 
 
 def event_count() -> int:
@@ -60,9 +76,10 @@ def generate(*, wallets: list[uuid.UUID], until: int) -> dict:
     """Append events until the table holds `until` of them. Returns how fast it went."""
     from django.db import transaction
 
-    from wallets import ledger, services
-    from wallets.ledger import Append
-    from wallets.projection import EventType
+    from wallets import executor
+    from wallets import plan as plans
+
+    run = executor.executor().execute
 
     start, have = time.perf_counter(), event_count()
     first = have
@@ -74,36 +91,27 @@ def generate(*, wallets: list[uuid.UUID], until: int) -> dict:
                 break
             chunk = sorted(wallets[offset : offset + CHUNK])
             with transaction.atomic():
-                locked = ledger.lock(wallet_ids=chunk, pairs=[(w, CURRENCY) for w in chunk])
+                run(plans.lock_plan(wallet_ids=chunk))
                 for _ in range(FUNDINGS_PER_CHUNK):
                     if have >= until:
                         break
-                    _fund(ledger, locked, chunk)
+                    _fund(run, chunk)
                     have += len(chunk)
                 for i, source in enumerate(chunk[:TRANSFERS_PER_CHUNK]):
                     if have >= until:
                         break
                     destination = chunk[(i + 1) % len(chunk)]
-                    transfer_id = uuid.uuid4()
                     amount = (round_no * 7 + i) % 500_00 + 1
-                    journal, appends = services._transfer_entries(
-                        transfer_id=transfer_id,
-                        from_wallet_id=source,
-                        to_wallet_id=destination,
-                        amount=amount,
-                        currency=CURRENCY,
-                        conversion=None,
-                        memo="bench",
+                    run(
+                        plans.transfer_plan(
+                            transfer_id=uuid.uuid4(),
+                            from_wallet_id=source,
+                            to_wallet_id=destination,
+                            amount=amount,
+                            currency=CURRENCY,
+                            memo="bench",
+                        )
                     )
-                    initiated = {
-                        "amount": amount,
-                        "currency": CURRENCY,
-                        "transfer_id": str(transfer_id),
-                        "to_wallet_id": str(destination),
-                        "memo": "bench",
-                    }
-                    appends.insert(0, Append(source, EventType.TRANSFER_INITIATED, initiated))
-                    ledger.write(locked, appends=appends, journal=journal)
                     have += 3
     seconds = time.perf_counter() - start
     return {"events_written": have - first, "seconds": round(seconds, 1), "per_second": round((have - first) / seconds)}

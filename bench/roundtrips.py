@@ -17,25 +17,15 @@ def count(call) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from wallets import ledger
-
     connection.ensure_connection()
     pgconn = connection.connection.pgconn
-    batched: list[str] = []  # the engine sends its statements by batch, past Django's cursor
-    original = ledger._batch
-
-    def counting(statements):
-        batched.extend(sql for sql, _ in statements)
-        return original(statements)
 
     with tempfile.TemporaryFile("w+") as trace, CaptureQueriesContext(connection) as queries:
         pgconn.trace(trace.fileno())
         pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
-        ledger._batch = counting
         try:
             call()
         finally:
-            ledger._batch = original
             pgconn.untrace()
         trace.seek(0)
         lines = trace.read().splitlines()
@@ -50,8 +40,8 @@ def count(call) -> dict:
     messages = [line.split("\t")[2].split(" ")[0] for line in lines if line.startswith("F") and "\t" in line]
     return {
         "round_trips": trips,
-        "statements": len(queries.captured_queries) + len(batched),
-        "sql": [q["sql"][:90] for q in queries.captured_queries] + [sql[:90] for sql in batched],
+        "statements": len(queries.captured_queries),
+        "sql": [q["sql"][:90] for q in queries.captured_queries],
         "frontend_messages": len(messages),
     }
 
@@ -73,26 +63,25 @@ def transfer(source: uuid.UUID, destination: uuid.UUID) -> dict:
 
 def lock_window(wallets: list[uuid.UUID], count: int) -> dict:
     """One process, one transfer at a time, among `wallets`: how long the rows stay locked when no
-    other bench process competes (lock granted -> last message sent -> commit done)."""
+        other bench process competes (the executor's statement sent -> its answer -> commit done: the rows
+    are locked only inside that statement)."""
     import random
     import time
 
-    from wallets import ledger, services
+    from wallets import executor, services
 
     from .stats import ms, percentile
 
     rng = random.Random(7)
     marks: dict[str, float] = {}
-    original, original_batch = ledger.lock, ledger._batch
+    original = executor.PostgresExecutor.execute
 
-    def timed_lock(**kwargs):
-        locked = original(**kwargs)
-        marks["locked"] = time.perf_counter()
-        return locked
-
-    def timed_batch(statements):
-        marks["written"] = time.perf_counter()  # the last one a movement sends carries the COMMIT
-        return original_batch(statements)
+    def timed(self, plan):
+        marks["sent"] = time.perf_counter()  # the rows are locked only inside this one statement
+        try:
+            return original(self, plan)
+        finally:
+            marks["returned"] = time.perf_counter()
 
     from django.db import connection
 
@@ -101,7 +90,7 @@ def lock_window(wallets: list[uuid.UUID], count: int) -> dict:
         backend = cursor.fetchone()[0]
     server_before, client_before = _server_cpu(backend), time.process_time()
     held, engine, total = [], [], []
-    ledger.lock, ledger._batch = timed_lock, timed_batch
+    executor.PostgresExecutor.execute = timed  # type: ignore[method-assign]
     try:
         for _ in range(count):
             source, destination = rng.sample(wallets, 2)
@@ -114,11 +103,11 @@ def lock_window(wallets: list[uuid.UUID], count: int) -> dict:
                 currency="USD",
             )
             end = time.perf_counter()
-            held.append(end - marks["locked"])
-            engine.append(marks["written"] - marks["locked"])
+            held.append(end - marks["sent"])
+            engine.append(marks["returned"] - marks["sent"])
             total.append(end - start)
     finally:
-        ledger.lock, ledger._batch = original, original_batch
+        executor.PostgresExecutor.execute = original  # type: ignore[method-assign]
     server_after = _server_cpu(backend)
     return {
         "transfers": count,

@@ -2,10 +2,10 @@
 from real processes, each with its own database connection.
 
 Each process times every transfer (call to return, i.e. including the commit) and, by wrapping
-`wallets.ledger.lock` and `wallets.ledger._batch`, the moment its row locks were granted and the
-moment the engine sent its last message: lock-to-commit is how long the rows stayed locked, and
-lock-to-last-message is the part of it spent in this process (the checks, the events' HMACs, the
-statements); the rest is that message, which carries the COMMIT, and its answer.
+`wallets.executor.PostgresExecutor.execute`, the moment the executor's one statement was sent and
+the moment its answer came back. The rows are locked only inside that statement (engine v2), so
+sent-to-commit bounds how long they stayed locked (alone, the statement is the transaction: the
+two figures are the same; a movement with followers commits after their rows).
 """
 
 from __future__ import annotations
@@ -55,24 +55,22 @@ def open_owned_wallets(count: int, *, kind: str = "USER", fund: bool = True) -> 
 
 def _worker(pairs_spec, seconds: float, barrier, queue, seed: int) -> None:
     """Runs in a child process: its own connection is opened by the first query."""
-    from wallets import ledger, services
+    from wallets import executor, services
 
     rng = random.Random(seed)
     marks: dict[str, float] = {}
-    original_lock = ledger.lock
+    original_execute = executor.PostgresExecutor.execute
 
-    def timed_lock(**kwargs):
-        locked = original_lock(**kwargs)
-        marks["locked"] = time.perf_counter()
-        return locked
+    def timed_execute(self, plan):
+        # The rows are locked only inside the executor's one statement: from the moment it is sent
+        # to the moment the movement's commit returns bounds the time they stay locked.
+        marks["sent"] = time.perf_counter()
+        try:
+            return original_execute(self, plan)
+        finally:
+            marks["returned"] = time.perf_counter()
 
-    original_batch = ledger._batch
-
-    def timed_batch(statements):
-        marks["written"] = time.perf_counter()  # the last one a movement sends carries the COMMIT
-        return original_batch(statements)
-
-    ledger.lock, ledger._batch = timed_lock, timed_batch
+    executor.PostgresExecutor.execute = timed_execute  # type: ignore[method-assign]
 
     def one() -> tuple[float, float, float]:
         source, destination = pairs_spec(rng)
@@ -86,7 +84,7 @@ def _worker(pairs_spec, seconds: float, barrier, queue, seed: int) -> None:
             memo="bench",
         )
         end = time.perf_counter()
-        return end - start, end - marks["locked"], marks["written"] - marks["locked"]
+        return end - start, end - marks["sent"], marks["returned"] - marks["sent"]
 
     one()  # connect and warm up outside the measured window
     barrier.wait()

@@ -13,7 +13,10 @@
 Rows other apps write with a movement (pod contributions, webhook balance monitors, FX quote
 `used_at`, …) are written by the owning app with the ORM, in the same transaction, after the executor
 returns: `Outcome.balances` carries each changed balance's available funds before and after so a
-monitor can decide. The one exception is velocity, which must be checked under the wallet lock: its
+monitor can decide. A service writes its own such rows in its `then`; an app that follows movements
+it does not make registers a `Follower` in `FOLLOWERS` (wallets.pods: contributions; webhooks:
+balance monitors), asked before the call whether it wants the plan, so that a movement nobody
+follows runs alone (`services._run`). The one exception is velocity, which must be checked under the wallet lock: its
 buckets are a plan element (`PlanVelocity`) the executor checks and writes itself.
 
 Deadlocks and serialization failures are run again by `ledger.retrying` (a backstop).
@@ -243,6 +246,30 @@ class OrmExecutor:
         return outcome
 
 
+class Follower(Protocol):
+    """An app's rows that go with a movement, written with the ORM after the executor returns, in
+    the same transaction. `wants(plan)` decides before the call, without a query that needs the
+    locks (a movement nobody follows runs alone: one round trip); `write(plan, outcome)` writes."""
+
+    def wants(self, plan: MovementPlan) -> bool: ...
+
+    def write(self, plan: MovementPlan, outcome: Outcome) -> None: ...
+
+
+FOLLOWERS: list[Follower] = []
+
+
+def followed(plan: MovementPlan) -> bool:
+    return any(follower.wants(plan) for follower in FOLLOWERS)
+
+
+def follow(plan: MovementPlan, outcome: Outcome) -> None:
+    """Inside the movement's transaction, after the executor: every follower that wants it writes."""
+    for follower in FOLLOWERS:
+        if follower.wants(plan):
+            follower.write(plan, outcome)
+
+
 @cache
 def _for(vendor: str) -> Executor:
     return PostgresExecutor() if vendor == "postgresql" else OrmExecutor()
@@ -254,7 +281,12 @@ def executor() -> Executor:
 
 
 def execute(plan: MovementPlan) -> Outcome:
-    """Run the plan; a deadlock's victim runs again from the start outside a caller's transaction."""
+    """Run the plan; a deadlock's victim runs again from the start outside a caller's transaction.
+    Once per movement, `sealing.seal_after_commit()` (a seal after the commit when Celery runs
+    eagerly, as in `make run`; nothing otherwise)."""
+    from . import sealing
     from .ledger import retrying
 
-    return retrying(lambda: executor().execute(plan), what=plan.kind)
+    outcome = retrying(lambda: executor().execute(plan), what=plan.kind)
+    sealing.seal_after_commit()
+    return outcome

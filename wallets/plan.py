@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -272,10 +273,11 @@ def _wallet(wallet_id: uuid.UUID, currency: str, amount: int) -> PlanPosting:
 
 @dataclass(frozen=True)
 class Outflow:
-    """Velocity of one outflow: the amount in the base currency and the wallet's limit in it."""
+    """Velocity of one outflow: the amount in the base currency and the wallet's limit in it (None:
+    counted, not checked under the lock; compliance screening checks it before the movement)."""
 
     base_amount: int
-    limit: int
+    limit: int | None
 
 
 def credit_plan(
@@ -520,9 +522,11 @@ def release_plan(
     reason: str,
     saga_id: uuid.UUID | None = None,
     give_back: PlanVelocity | None = None,
+    extra: dict | None = None,
 ) -> MovementPlan:
     """Give held funds back to `available`; `give_back` takes the outflow back from the minute the
-    hold was placed (a negative amount, no limit)."""
+    hold was placed (a negative amount, no limit). `extra`: more fields for the event (a transfer
+    hold's `transfer_id`)."""
     now = timezone.now()
     data = {
         "amount": amount,
@@ -530,6 +534,7 @@ def release_plan(
         "hold_id": str(hold_id),
         "reason": reason,
         "saga_id": str(saga_id) if saga_id else None,
+        **(extra or {}),
     }
     events = [PlanEvent.make(wallet_id, event, data, now)]
     return MovementPlan(
@@ -604,6 +609,179 @@ def status_plan(*, wallet_id: uuid.UUID, current: str, name: str, actor: str, re
         events=tuple(events),
         deltas=(),
         status=PlanStatus(wallet_id, current, target, require_empty=name == "close"),
+    )
+
+
+def open_plan(*, wallet_id: uuid.UUID, owner_id: uuid.UUID, kind: str, base_currency: str) -> MovementPlan:
+    """The first event of a wallet's stream (WalletOpened). The wallet row and its zero balance in
+    the base currency are the opening service's rows, inserted with the ORM before this plan runs,
+    in the same transaction: the plan locks the new row and starts its chain from GENESIS_LINK."""
+    validate_currency(base_currency)
+    now = timezone.now()
+    data = {"owner_id": str(owner_id), "kind": kind, "base_currency": base_currency}
+    events = [PlanEvent.make(wallet_id, EventType.WALLET_OPENED, data, now)]
+    return MovementPlan(
+        kind="open",
+        now=now,
+        journal_reference=None,
+        hold_reference=None,
+        wallets=((wallet_id, Access.ANY),),
+        events=tuple(events),
+        deltas=(),
+    )
+
+
+def lock_plan(*, wallet_ids: list[uuid.UUID] | tuple[uuid.UUID, ...], access: Access = Access.ANY) -> MovementPlan:
+    """Lock wallets (ascending id, as every movement does) and write nothing. Run inside a caller's
+    `transaction.atomic()`, the locks are held until that transaction ends: for an owning app that
+    must decide under them what the movement that follows will append (a CrowdPod's membership
+    rules, a pledge batch's usable holds, refunds re-planned under the pod's lock). A missing
+    wallet is refused (`wallet_not_found`), and with `access` its status too."""
+    return MovementPlan(
+        kind="lock",
+        now=timezone.now(),
+        journal_reference=None,
+        hold_reference=None,
+        wallets=tuple((w, access) for w in sorted(set(wallet_ids))),
+        events=(),
+        deltas=(),
+    )
+
+
+def append_plan(*, wallet_id: uuid.UUID, events: list[tuple[str, dict]]) -> MovementPlan:
+    """Events that move no money (a CrowdPod's membership, goal and approval events) appended to
+    one wallet's stream, whatever its status. An event that moves money is refused when the plan is
+    built: it belongs to a money plan, with its journal."""
+    if not events:
+        raise ValueError("an append plan needs at least one event")
+    for type_, data in events:
+        if effects(type_, data):
+            raise ValueError(f"{type_} moves money: it belongs to a money service")
+    now = timezone.now()
+    made = [PlanEvent.make(wallet_id, type_, data, now) for type_, data in events]
+    return MovementPlan(
+        kind="append",
+        now=now,
+        journal_reference=None,
+        hold_reference=None,
+        wallets=((wallet_id, Access.ANY),),
+        events=tuple(made),
+        deltas=(),
+    )
+
+
+def pledge_capture_plan(
+    *,
+    pod_id: uuid.UUID,
+    currency: str,
+    holds: list[tuple[uuid.UUID, uuid.UUID, int]],
+    reference: str,
+    extra_events: Sequence[tuple[str, dict]] = (),
+    journal_id: uuid.UUID | None = None,
+) -> MovementPlan:
+    """Capture pledge holds into their pod in ONE movement: `holds` are (hold id, member wallet,
+    amount), read before the lock (a hold's wallet and amount never change; the executor checks
+    under the locks that each is still HELD). One journal entry (`reference`, kind
+    `pledge_capture`): each pledge leaves its member's wallet, their sum is credited to the pod.
+    Each member's stream gets a TransferCompleted from its hold, the pod's a WalletCredited per
+    pledge naming the paying wallet (the contributions projection reads it), then `extra_events`
+    (moving no money: the pod's PodGoalReached). `journal_id`: the entry's id when the owning app
+    chose it already (it names it in rows it writes in the same transaction)."""
+    validate_currency(currency)
+    if not holds:
+        raise ValueError("a capture needs at least one hold")
+    members = sorted({wallet_id for _, wallet_id, _ in holds})
+    if pod_id in members:
+        raise LedgerError("a pod cannot pledge to itself", code=LedgerErrorCode.SAME_WALLET)
+    now, journal_id = timezone.now(), journal_id or uuid.uuid4()
+    events: list[PlanEvent] = []
+    postings: list[PlanPosting] = []
+    changes: list[PlanHoldChange] = []
+    total = 0
+    for hold_id, wallet_id, amount in sorted(holds, key=lambda h: str(h[0])):
+        validate_amount(amount)
+        total += amount
+        common = {"amount": amount, "currency": currency, "hold_id": str(hold_id), "journal_id": str(journal_id)}
+        events.append(
+            PlanEvent.make(
+                wallet_id,
+                EventType.TRANSFER_COMPLETED,
+                {**common, "from_hold": True, "to_wallet_id": str(pod_id)},
+                now,
+            )
+        )
+        events.append(
+            PlanEvent.make(
+                pod_id,
+                EventType.WALLET_CREDITED,
+                {**common, "source": "pledge", "from_wallet_id": str(wallet_id)},
+                now,
+            )
+        )
+        postings.append(_wallet(wallet_id, currency, -amount))
+        changes.append(PlanHoldChange(hold_id, wallet_id, HoldTo.CAPTURED))
+    for type_, data in extra_events:
+        if effects(type_, data):
+            raise ValueError(f"{type_} moves money: it belongs to a money plan")
+        events.append(PlanEvent.make(pod_id, type_, data, now))
+    postings.append(_wallet(pod_id, currency, total))
+    return MovementPlan(
+        kind="pledge_capture",
+        now=now,
+        journal_reference=reference,
+        hold_reference=None,
+        wallets=((pod_id, Access.RECEIVE), *((w, Access.SEND) for w in members)),
+        events=tuple(events),
+        deltas=_deltas(events),
+        journal_id=journal_id,
+        postings=tuple(postings),
+        hold_changes=tuple(changes),
+    )
+
+
+def refund_plan(
+    *,
+    from_wallet_id: uuid.UUID,
+    to_wallet_id: uuid.UUID,
+    amount: int,
+    currency: str,
+    reference: str,
+    refund: str,
+    data: dict | None = None,
+) -> MovementPlan:
+    """One refund out of a wallet (a CrowdPod's pro-rata refund), a transfer of its own with no
+    hold: journal `reference` (kind `refund`), a TransferCompleted on the source and a
+    WalletCredited (source `pod_refund`, naming the source) on the recipient. `refund` names the
+    run the refund belongs to; a run of several refunds runs their plans in one transaction, after
+    a `lock_plan` of the source and every recipient (ascending id)."""
+    check_money(amount, currency)
+    check_two_wallets(from_wallet_id, to_wallet_id)
+    now, journal_id = timezone.now(), uuid.uuid4()
+    common = {"amount": amount, "currency": currency, "journal_id": str(journal_id), "refund": refund, **(data or {})}
+    events = [
+        PlanEvent.make(
+            from_wallet_id,
+            EventType.TRANSFER_COMPLETED,
+            {**common, "from_hold": False, "to_wallet_id": str(to_wallet_id)},
+            now,
+        ),
+        PlanEvent.make(
+            to_wallet_id,
+            EventType.WALLET_CREDITED,
+            {**common, "source": "pod_refund", "from_wallet_id": str(from_wallet_id)},
+            now,
+        ),
+    ]
+    return MovementPlan(
+        kind="refund",
+        now=now,
+        journal_reference=reference,
+        hold_reference=None,
+        wallets=((from_wallet_id, Access.SEND), (to_wallet_id, Access.RECEIVE)),
+        events=tuple(events),
+        deltas=_deltas(events),
+        journal_id=journal_id,
+        postings=(_wallet(from_wallet_id, currency, -amount), _wallet(to_wallet_id, currency, amount)),
     )
 
 

@@ -3,11 +3,13 @@
 Money services take a `reference` (the saga or request id that caused them): running one twice
 with the same reference has exactly one effect, enforced by unique constraints in the database.
 Amounts are integer minor units. A frozen wallet may receive money but not send it; a closed wallet
-does neither (see `ledger.Access`).
+does neither (see `plan.Access`). Each service builds a `wallets.plan.MovementPlan` and runs it
+through `wallets.executor` (see the `wallets.ledger` docstring for how a movement runs).
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,56 +18,26 @@ from decimal import ROUND_DOWN, Decimal
 from typing import TypeVar
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django_fsm import can_proceed
 
 from crowdpay.errors import require_reason
 
-from . import ledger
+from . import executor, ledger, sealing
+from . import plan as plans
 from .currencies import validate_amount, validate_currency
 from .errors import LedgerError, LedgerErrorCode
-from .fx import Conversion, Quote, convert
-from .ledger import Access, Append, Journal, Leg
+from .fx import Conversion, Quote, convert, to_base
 from .models import Balance, FxQuote, Hold, JournalEntry, Wallet
-from .projection import EventType, effects
+from .plan import MovementPlan, Outcome
+from .projection import EventType
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 FUNDING = "funding"
 PAYOUTS = "payouts"
 FX = "fx"
-
-
-def _once(lookup: Callable[[], T | None], write: Callable[[], T]) -> T:
-    """Run `write` unless `lookup` finds its effect already; if a concurrent twin wins the race to
-    the unique constraint, answer with the twin's effect. `write` is one whole transaction with no
-    effect outside the database: a deadlock's victim runs again (`ledger.retrying`)."""
-    found = lookup()
-    if found is not None:
-        return found
-    try:
-        return ledger.retrying(write)
-    except IntegrityError:
-        found = lookup()
-        if found is None:
-            raise
-        return found
-
-
-def _journal_once(reference: str, kind: str, write: Callable[[], uuid.UUID], *, retry: bool = True) -> uuid.UUID:
-    """Like `_once` for a service whose `write` looks its reference up itself, under its row locks
-    and in the same round trip (`ledger.lock(reference=...)` then `Locked.journal_for`): a first
-    run pays no separate look-up. A concurrent twin that wins the race to the unique reference is
-    still answered with the twin's entry. `retry=False` when `write` runs a caller's code that
-    might act outside the database (it must not run twice)."""
-    try:
-        return ledger.retrying(write) if retry else write()
-    except IntegrityError:
-        found = _journal_lookup(reference, kind)()
-        if found is None:
-            raise
-        return found
 
 
 def _journal_lookup(reference: str, kind: str) -> Callable[[], uuid.UUID | None]:
@@ -84,6 +56,33 @@ def _journal_lookup(reference: str, kind: str) -> Callable[[], uuid.UUID | None]
 
 
 # --- wallets --------------------------------------------------------------------------------------
+
+
+def _run(plan: MovementPlan, then: Callable[[Outcome], T] | None = None) -> tuple[Outcome, T | None]:
+    """Run one plan. With nothing to do after it (no `then`, no follower wants it) and no caller's
+    transaction, the executor call is the whole transaction (one round trip on PostgreSQL).
+    Otherwise one transaction: the executor, then the followers' rows (`executor.follow`), then
+    `then(outcome)`, all or nothing. A refusal raises `LedgerError` having written nothing."""
+    if then is None and not executor.followed(plan):
+        return executor.execute(plan), None
+
+    def write() -> tuple[Outcome, T | None]:
+        with transaction.atomic():
+            outcome = executor.executor().execute(plan)
+            if not outcome.replay and not outcome.noop:
+                executor.follow(plan, outcome)
+            result = then(outcome) if then is not None else None
+        sealing.seal_after_commit()
+        return outcome, result
+
+    return ledger.retrying(write, what=plan.kind)
+
+
+def _written(value: T | None) -> T:
+    """What a movement that was not refused must have written (its journal id, its hold, …)."""
+    if value is None:
+        raise RuntimeError("the executor answered without what the movement writes")
+    return value
 
 
 def wallet_open(
@@ -110,44 +109,30 @@ def wallet_open(
             **chosen, owner_id=owner_id, kind=kind, base_currency=base_currency, metadata=metadata or {}
         )
         Balance.objects.create(wallet=wallet, currency=base_currency)
-        locked = ledger.lock(wallet_ids=[wallet.id], pairs=[])
-        data = {"owner_id": str(owner_id), "kind": kind, "base_currency": base_currency}
-        ledger.write(locked, appends=[Append(wallet.id, EventType.WALLET_OPENED, data)])
-    head = locked.wallets[wallet.id]
-    wallet.version, wallet.head_link = head.version, head.head_link
+        executor.executor().execute(
+            plans.open_plan(wallet_id=wallet.id, owner_id=owner_id, kind=kind, base_currency=base_currency)
+        )
+    sealing.seal_after_commit()
+    wallet.version, wallet.head_link = Wallet.objects.values_list("version", "head_link").get(pk=wallet.id)
     return wallet
 
 
 def _wallet_transition(*, wallet_id: uuid.UUID, name: str, event: str, actor: str, reason: str) -> Wallet:
     reason = require_reason(reason)
-    with transaction.atomic():
-        try:
-            # NO KEY UPDATE, as the ledger locks wallets: no foreign-key check waits on it.
-            wallet = Wallet.objects.select_for_update(no_key=True).get(pk=wallet_id)
-        except Wallet.DoesNotExist:
-            raise LedgerError(f"wallet {wallet_id} does not exist", code=LedgerErrorCode.WALLET_NOT_FOUND) from None
-        move = getattr(wallet, name)
-        if not can_proceed(move):
-            raise LedgerError(
-                f"a {wallet.status.lower()} wallet cannot {name}", code=LedgerErrorCode.INVALID_TRANSITION
-            )
-        if name == "close" and wallet.balances.exclude(posted=0, held=0).exists():
-            raise LedgerError("only an empty wallet can be closed", code=LedgerErrorCode.WALLET_NOT_EMPTY)
-        before = wallet.status
-        move()
-        wallet.save(update_fields=["status"])
-        locked = ledger.Locked(
-            wallets={wallet.id: ledger.LockedWallet(wallet.id, wallet.status, wallet.version, wallet.head_link)},
-            balances={},
-        )
-        data = {"actor": actor, "reason": reason, "from_status": before, "to_status": wallet.status}
-        ledger.write(locked, appends=[Append(wallet.id, event, data)])
+    current = Wallet.objects.filter(pk=wallet_id).values_list("status", flat=True).first()
+    if current is None:
+        raise LedgerError(f"wallet {wallet_id} does not exist", code=LedgerErrorCode.WALLET_NOT_FOUND)
+    plan = plans.status_plan(wallet_id=wallet_id, current=current, name=name, actor=actor, reason=reason)
+
+    def notify(_: Outcome) -> Wallet:
         from crowdpay.webhooks import outbox  # the subscribers' message, in this transaction
 
-        outbox.wallet_status_changed(wallet=wallet, before=before, actor=actor, reason=reason)
-    head = locked.wallets[wallet.id]
-    wallet.version, wallet.head_link = head.version, head.head_link
-    return wallet
+        wallet = Wallet.objects.get(pk=wallet_id)
+        outbox.wallet_status_changed(wallet=wallet, before=current, actor=actor, reason=reason)
+        return wallet
+
+    _, wallet = _run(plan, notify)
+    return _written(wallet)
 
 
 def wallet_freeze(*, wallet_id: uuid.UUID, actor: str, reason: str) -> Wallet:
@@ -171,6 +156,20 @@ def wallet_close(*, wallet_id: uuid.UUID, actor: str, reason: str) -> Wallet:
 # --- credits --------------------------------------------------------------------------------------
 
 
+def _journal(plan: MovementPlan, then: Callable[[Outcome], T] | None = None) -> uuid.UUID:
+    """A movement that writes a journal entry under a reference: its id, the first one on a replay
+    (a concurrent twin that wins the unique reference is answered with the twin's entry)."""
+    reference = _written(plan.journal_reference)
+    try:
+        outcome, _ = _run(plan, then)
+    except IntegrityError:
+        found = _journal_lookup(reference, plan.kind)()
+        if found is None:
+            raise
+        return found
+    return _written(outcome.journal_id)
+
+
 def wallet_credit(
     *,
     wallet_id: uuid.UUID,
@@ -182,39 +181,48 @@ def wallet_credit(
     memo: str = "",
 ) -> uuid.UUID:
     """Credit a wallet from a house account (`funding:<currency>` by default). Returns the journal id."""
-    validate_amount(amount)
-    validate_currency(currency)
-
-    # Built before the lock: the event's mac needs the key, not the chain's head.
-    journal = Journal(
-        reference=reference,
-        kind="credit",
-        memo=memo,
-        legs=[Leg.house(source, currency, -amount), Leg.wallet(wallet_id, currency, amount)],
+    return _journal(
+        plans.credit_plan(
+            wallet_id=wallet_id,
+            amount=amount,
+            currency=currency,
+            reference=reference,
+            source=source,
+            saga_id=saga_id,
+            memo=memo,
+        )
     )
-    data = {
-        "amount": amount,
-        "currency": currency,
-        "source": source,
-        "reference": reference,
-        "journal_id": str(journal.id),
-        "saga_id": str(saga_id) if saga_id else None,
-    }
-    appends = [Append(wallet_id, EventType.WALLET_CREDITED, data)]
-
-    def write() -> uuid.UUID:
-        with transaction.atomic():
-            locked = ledger.lock(wallet_ids=[wallet_id], pairs=[], create=[(wallet_id, currency)], reference=reference)
-            if (done := locked.journal_for(reference, "credit")) is not None:
-                return done
-            locked.wallet(wallet_id, Access.RECEIVE)
-            ledger.write(locked, appends=appends, journal=journal)
-            return journal.id
-
-    return _journal_once(reference, "credit", write)
 
 
 # --- holds ----------------------------------------------------------------------------------------
+
+
+# The 24 h outflow limit of a wallet, in minor units of the base currency, or None (not checked):
+# compliance owns the limits (`WalletLimit`, `WALLET_DEFAULT_LIMIT`) and registers where to read them
+# at start-up, so wallets imports no compliance code.
+_limit_source: list[Callable[[uuid.UUID], int | None]] = []
+
+
+def limit_source_register(source: Callable[[uuid.UUID], int | None]) -> None:
+    """Called once at start-up (compliance's AppConfig.ready); a second call replaces the first."""
+    _limit_source[:] = [source]
+
+
+def _outflow(amount: int, currency: str, wallet_id: uuid.UUID | None = None) -> plans.Outflow | None:
+    """An outflow's velocity weight in the base currency (`fx.to_base`, the local rates table) and the
+    wallet's limit, both read before any lock; the executor adds the trailing 24 h under the wallet's
+    lock and refuses (`velocity_limit_exceeded`) what would pass the limit, so two outflows racing
+    each other cannot both pass it. With no rate for the currency it is not counted (logged):
+    screening, which runs before, declines what it cannot weigh. Without `wallet_id` (an outflow
+    given back) no limit is read."""
+    try:
+        limit = _limit_source[0](wallet_id) if _limit_source and wallet_id is not None else None
+        return plans.Outflow(base_amount=to_base(amount, currency), limit=limit)
+    except LedgerError as exc:
+        if exc.code not in (LedgerErrorCode.FX_RATE_UNAVAILABLE, LedgerErrorCode.FX_UNAVAILABLE):
+            raise
+        log.warning("no %s rate to weigh an outflow of %s in the base currency: not counted", currency, amount)
+        return None
 
 
 def _hold_lookup(reference: str) -> Callable[[], Hold | None]:
@@ -232,24 +240,48 @@ def _hold_place(
     data: dict,
     within: Callable[[Hold], None] | None = None,
 ) -> Hold:
-    validate_amount(amount)
-    validate_currency(currency)
+    plans.check_money(amount, currency)
+    plan = plans.hold_plan(
+        wallet_id=wallet_id,
+        amount=amount,
+        currency=currency,
+        reference=reference,
+        purpose=purpose,
+        event=event,
+        data=data,
+        outflow=_outflow(amount, currency, wallet_id),
+    )
 
-    def write() -> Hold:
-        # The event (and its mac) is built before the lock; a new one per attempt, with its hold.
-        hold = Hold(reference=reference, wallet_id=wallet_id, currency=currency, amount=amount, purpose=purpose)
-        payload = {"amount": amount, "currency": currency, "hold_id": str(hold.id), "reference": reference, **data}
-        appends = [Append(wallet_id, event, payload)]
-        with transaction.atomic():
-            locked = ledger.lock(wallet_ids=[wallet_id], pairs=[(wallet_id, currency)])
-            locked.wallet(wallet_id, Access.SEND)
-            ledger.write(locked, appends=appends)
-            hold.save(force_insert=True)
-            if within is not None:
-                within(hold)
-            return hold
+    def placed(outcome: Outcome) -> Hold:
+        if outcome.replay:  # the reference's first hold, as written then
+            return Hold.objects.get(pk=outcome.hold_id)
+        row = plan.holds[0]  # as the executor wrote it: no read back
+        hold = Hold(
+            id=row.id,
+            reference=row.reference,
+            wallet_id=row.wallet_id,
+            currency=row.currency,
+            amount=row.amount,
+            purpose=row.purpose,
+            created_at=plan.now,
+            updated_at=plan.now,
+        )
+        hold._state.adding, hold._state.db = False, "default"
+        if within is not None:
+            within(hold)
+        return hold
 
-    hold = _once(_hold_lookup(reference), write)
+    try:
+        if within is None:
+            outcome, _ = _run(plan)
+            hold: Hold | None = placed(outcome)
+        else:
+            _, hold = _run(plan, placed)
+    except IntegrityError:
+        hold = _hold_lookup(reference)()
+        if hold is None:
+            raise
+    hold = _written(hold)
     if (hold.wallet_id, hold.amount, hold.currency) != (wallet_id, amount, currency):
         raise LedgerError(f"reference {reference!r} holds other funds", code=LedgerErrorCode.REFERENCE_CONFLICT)
     return hold
@@ -270,52 +302,30 @@ def funds_hold(
     )
 
 
-def _locked_hold(
-    hold_id: uuid.UUID, *, extra_wallets: tuple[uuid.UUID, ...] = (), create=()
-) -> tuple[Hold, ledger.Locked]:
-    """Lock the hold's wallet (and any others) and re-read the hold under that lock."""
-    try:
-        wallet_id, currency = Hold.objects.values_list("wallet_id", "currency").get(pk=hold_id)
-    except Hold.DoesNotExist:
-        raise LedgerError(f"hold {hold_id} does not exist", code=LedgerErrorCode.HOLD_NOT_FOUND) from None
-    locked = ledger.lock(wallet_ids=[wallet_id, *extra_wallets], pairs=[(wallet_id, currency)], create=create)
-    return Hold.objects.get(pk=hold_id), locked
+def _hold(hold_id: uuid.UUID) -> Hold:
+    hold = Hold.objects.filter(pk=hold_id).first()
+    if hold is None:
+        raise LedgerError(f"hold {hold_id} does not exist", code=LedgerErrorCode.HOLD_NOT_FOUND)
+    return hold
 
 
 def hold_capture(*, hold_id: uuid.UUID, destination: str = PAYOUTS, saga_id: uuid.UUID | None = None) -> uuid.UUID:
     """Phase two of a withdrawal: the held funds leave the wallet for a house account (`payouts`).
     It proceeds on a frozen wallet too: the payout it pays for has already left."""
     reference = f"capture:{hold_id}"
-
-    def write() -> uuid.UUID:
-        with transaction.atomic():
-            hold, locked = _locked_hold(hold_id)
-            locked.wallet(hold.wallet_id, Access.RECEIVE)
-            if hold.status != Hold.Status.HELD:
-                raise LedgerError(f"hold {hold_id} is {hold.status.lower()}", code=LedgerErrorCode.HOLD_NOT_ACTIVE)
-            hold.capture()
-            hold.save(update_fields=["status", "updated_at"])
-            journal = Journal(
-                reference=reference,
-                kind="payout",
-                legs=[
-                    Leg.wallet(hold.wallet_id, hold.currency, -hold.amount),
-                    Leg.house(destination, hold.currency, hold.amount),
-                ],
-            )
-            data = {
-                "amount": hold.amount,
-                "currency": hold.currency,
-                "from_hold": True,
-                "hold_id": str(hold.id),
-                "destination": destination,
-                "journal_id": str(journal.id),
-                "saga_id": str(saga_id) if saga_id else None,
-            }
-            ledger.write(locked, appends=[Append(hold.wallet_id, EventType.WALLET_DEBITED, data)], journal=journal)
-            return journal.id
-
-    return _once(_journal_lookup(reference, "payout"), write)
+    if (done := _journal_lookup(reference, "payout")()) is not None:
+        return done
+    hold = _hold(hold_id)
+    return _journal(
+        plans.capture_plan(
+            hold_id=hold.id,
+            wallet_id=hold.wallet_id,
+            amount=hold.amount,
+            currency=hold.currency,
+            destination=destination,
+            saga_id=saga_id,
+        )
+    )
 
 
 _RELEASED_BY_PURPOSE: dict[str, str] = {
@@ -328,31 +338,31 @@ _RELEASED_BY_PURPOSE: dict[str, str] = {
 def hold_release(*, hold_id: uuid.UUID, reason: str, saga_id: uuid.UUID | None = None) -> Hold:
     """Give held funds back to `available` (a withdrawal's or a transfer's compensation). Releasing
     a released hold does nothing; releasing a captured one is refused."""
-
-    def write() -> Hold:
-        with transaction.atomic():
-            hold, locked = _locked_hold(hold_id)
-            if hold.status == Hold.Status.RELEASED:
-                return hold
-            if hold.status != Hold.Status.HELD:
-                raise LedgerError(f"hold {hold_id} is {hold.status.lower()}", code=LedgerErrorCode.HOLD_NOT_ACTIVE)
-            locked.wallet(hold.wallet_id, Access.RECEIVE)
-            hold.release()
-            hold.save(update_fields=["status", "updated_at"])
-            event = _RELEASED_BY_PURPOSE.get(hold.purpose, EventType.TRANSFER_FAILED)
-            data = {
-                "amount": hold.amount,
-                "currency": hold.currency,
-                "hold_id": str(hold.id),
-                "reason": reason,
-                "saga_id": str(saga_id) if saga_id else None,
-            }
-            if hold.purpose == Hold.Purpose.TRANSFER:
-                data["transfer_id"] = hold.reference.removeprefix("transfer:")
-            ledger.write(locked, appends=[Append(hold.wallet_id, event, data)])
+    hold = _hold(hold_id)
+    if hold.status == Hold.Status.RELEASED:
         return hold
-
-    return ledger.retrying(write, what="hold release")
+    extra = {"transfer_id": hold.reference.removeprefix("transfer:")} if hold.purpose == Hold.Purpose.TRANSFER else {}
+    # The outflow the hold counted is taken back from the minute it was placed (if still in the window).
+    placed = plans.epoch_minute(hold.created_at)
+    give_back = None
+    if placed > plans.epoch_minute(timezone.now()) - plans.WINDOW_MINUTES:
+        weighed = _outflow(hold.amount, hold.currency)
+        if weighed is not None:
+            give_back = plans.PlanVelocity(hold.wallet_id, placed, -weighed.base_amount, None)
+    _run(
+        plans.release_plan(
+            hold_id=hold.id,
+            wallet_id=hold.wallet_id,
+            amount=hold.amount,
+            currency=hold.currency,
+            event=_RELEASED_BY_PURPOSE.get(hold.purpose, EventType.TRANSFER_FAILED),
+            reason=reason,
+            saga_id=saga_id,
+            give_back=give_back,
+            extra=extra,
+        )
+    )
+    return Hold.objects.get(pk=hold_id)
 
 
 # --- transfers ------------------------------------------------------------------------------------
@@ -360,15 +370,6 @@ def hold_release(*, hold_id: uuid.UUID, reason: str, saga_id: uuid.UUID | None =
 
 def transfer_reference(transfer_id: uuid.UUID) -> str:
     return f"transfer:{transfer_id}"
-
-
-def _check_transfer(from_wallet_id: uuid.UUID, to_wallet_id: uuid.UUID, amount: int, currency: str, conversion) -> None:
-    validate_amount(amount)
-    validate_currency(currency)
-    if from_wallet_id == to_wallet_id:
-        raise LedgerError("a wallet cannot transfer to itself", code=LedgerErrorCode.SAME_WALLET)
-    if conversion is not None and (conversion.from_currency, conversion.from_amount) != (currency, amount):
-        raise LedgerError("the conversion does not match the transfer", code=LedgerErrorCode.CURRENCY_MISMATCH)
 
 
 def transfer_initiate(
@@ -381,7 +382,7 @@ def transfer_initiate(
     memo: str = "",
 ) -> Hold:
     """Phase one of a transfer: hold the amount on the source (TransferInitiated)."""
-    _check_transfer(from_wallet_id, to_wallet_id, amount, currency, None)
+    plans.check_two_wallets(from_wallet_id, to_wallet_id)
     return _hold_place(
         wallet_id=from_wallet_id,
         amount=amount,
@@ -393,70 +394,29 @@ def transfer_initiate(
     )
 
 
-def _transfer_entries(
-    *, transfer_id, from_wallet_id, to_wallet_id, amount, currency, conversion: Conversion | None, memo: str
-) -> tuple[Journal, list[Append]]:
-    """The journal entry and the phase-two events of a transfer (TransferCompleted on the source,
-    WalletCredited on the destination). A cross-currency transfer routes through the house FX
-    account: it takes the source amount and pays out the converted one, rounded down; the
-    conversion's rate, source and remainder are on both events."""
-    journal = Journal(reference=transfer_reference(transfer_id), kind="transfer", memo=memo, legs=[])
-    to_currency, to_amount = currency, amount
-    journal.legs.append(Leg.wallet(from_wallet_id, currency, -amount))
-    if conversion is not None:
-        to_currency, to_amount = conversion.to_currency, conversion.to_amount
-        journal.legs += [Leg.house(FX, currency, amount), Leg.house(FX, to_currency, -to_amount)]
-    journal.legs.append(Leg.wallet(to_wallet_id, to_currency, to_amount))
-    common: dict[str, object] = {"transfer_id": str(transfer_id), "journal_id": str(journal.id)}
-    if conversion is not None:
-        common["conversion"] = conversion.as_event_data()
-    completed = {"amount": amount, "currency": currency, "from_hold": True, "to_wallet_id": str(to_wallet_id), **common}
-    credited = {
-        "amount": to_amount,
-        "currency": to_currency,
-        "source": "transfer",
-        "from_wallet_id": str(from_wallet_id),
-        **common,
-    }
-    return journal, [
-        Append(from_wallet_id, EventType.TRANSFER_COMPLETED, completed),
-        Append(to_wallet_id, EventType.WALLET_CREDITED, credited),
-    ]
-
-
 def transfer_complete(
     *, transfer_id: uuid.UUID, to_wallet_id: uuid.UUID, conversion: Conversion | None = None, memo: str = ""
 ) -> uuid.UUID:
     """Phase two: capture the source's hold and credit the destination. Returns the journal id."""
     reference = transfer_reference(transfer_id)
-
-    def write() -> uuid.UUID:
-        with transaction.atomic():
-            hold = Hold.objects.filter(reference=reference).first()
-            if hold is None:
-                raise LedgerError(f"transfer {transfer_id} has no hold", code=LedgerErrorCode.HOLD_NOT_FOUND)
-            _check_transfer(hold.wallet_id, to_wallet_id, hold.amount, hold.currency, conversion)
-            to_currency = conversion.to_currency if conversion else hold.currency
-            hold, locked = _locked_hold(hold.id, extra_wallets=(to_wallet_id,), create=[(to_wallet_id, to_currency)])
-            locked.wallet(hold.wallet_id, Access.SEND)
-            locked.wallet(to_wallet_id, Access.RECEIVE)
-            if hold.status != Hold.Status.HELD:
-                raise LedgerError(f"transfer {transfer_id} is no longer held", code=LedgerErrorCode.HOLD_NOT_ACTIVE)
-            hold.capture()
-            hold.save(update_fields=["status", "updated_at"])
-            journal, appends = _transfer_entries(
-                transfer_id=transfer_id,
-                from_wallet_id=hold.wallet_id,
-                to_wallet_id=to_wallet_id,
-                amount=hold.amount,
-                currency=hold.currency,
-                conversion=conversion,
-                memo=memo,
-            )
-            ledger.write(locked, appends=appends, journal=journal)
-            return journal.id
-
-    return _once(_journal_lookup(reference, "transfer"), write)
+    if (done := _journal_lookup(reference, "transfer")()) is not None:
+        return done
+    hold = Hold.objects.filter(reference=reference).first()
+    if hold is None:
+        raise LedgerError(f"transfer {transfer_id} has no hold", code=LedgerErrorCode.HOLD_NOT_FOUND)
+    plans.check_money(hold.amount, hold.currency)
+    return _journal(
+        plans.transfer_complete_plan(
+            transfer_id=transfer_id,
+            hold_id=hold.id,
+            from_wallet_id=hold.wallet_id,
+            to_wallet_id=to_wallet_id,
+            amount=hold.amount,
+            currency=hold.currency,
+            conversion=conversion,
+            memo=memo,
+        )
+    )
 
 
 def transfer_fail(*, transfer_id: uuid.UUID, reason: str) -> Hold:
@@ -477,59 +437,28 @@ def transfer_execute(
     conversion: Conversion | None = None,
     memo: str = "",
     within: Callable[[uuid.UUID], None] | None = None,
-    statements: Callable[[uuid.UUID], list[tuple[str, list]]] | None = None,
 ) -> uuid.UUID:
-    """Both phases in one transaction: the instant path of a transfer that needs no wait.
-    The stream still records TransferInitiated then TransferCompleted. `within(journal_id)` runs
-    inside the same transaction, after the write. `statements(journal_id)` returns (sql, params)
-    pairs that ride in the write's own batch instead (no round trip of their own while the rows
-    are locked; the saga records its outcome so). Neither runs when the reference was already
-    used. Returns the journal id."""
-    _check_transfer(from_wallet_id, to_wallet_id, amount, currency, conversion)
-    to_currency = conversion.to_currency if conversion else currency
-    reference = transfer_reference(transfer_id)
-    # Everything that needs no lock is built before taking it.
-    journal, appends = _transfer_entries(
+    """Both phases in one movement: the instant path of a transfer that needs no wait. The stream
+    still records TransferInitiated then TransferCompleted. `within(journal_id)` runs in the same
+    transaction after the executor (the saga records its outcome so); not on a replay. Alone, the
+    movement is one executor call in autocommit: one round trip on PostgreSQL. Returns the journal id."""
+    plans.check_money(amount, currency)
+    plan = plans.transfer_plan(
         transfer_id=transfer_id,
         from_wallet_id=from_wallet_id,
         to_wallet_id=to_wallet_id,
         amount=amount,
         currency=currency,
         conversion=conversion,
+        outflow=_outflow(amount, currency, from_wallet_id),
         memo=memo,
     )
-    initiated = {
-        "amount": amount,
-        "currency": currency,
-        "transfer_id": str(transfer_id),
-        "to_wallet_id": str(to_wallet_id),
-        "memo": memo,
-    }
-    appends.insert(0, Append(from_wallet_id, EventType.TRANSFER_INITIATED, initiated))
 
-    # Built once, before any lock, and the same in every attempt should a deadlock's victim run again.
-    extra = statements(journal.id) if statements is not None else ()
+    def then(outcome: Outcome) -> None:
+        if within is not None and not outcome.replay:
+            within(_written(outcome.journal_id))
 
-    def write() -> uuid.UUID:
-        # Without `within` nothing follows the write, so its message can carry the COMMIT
-        # (`ledger.movement`): the rows stay locked for one round trip, not two.
-        with ledger.movement() if within is None else transaction.atomic():
-            # The journal goes in with the lock (`post`): a replay of the reference is answered
-            # through the unique constraint by `_journal_once`.
-            locked = ledger.lock(
-                wallet_ids=[from_wallet_id, to_wallet_id],
-                pairs=[(from_wallet_id, currency)],
-                create=[(to_wallet_id, to_currency)],
-                post=journal,
-            )
-            locked.wallet(from_wallet_id, Access.SEND)
-            locked.wallet(to_wallet_id, Access.RECEIVE)
-            ledger.write(locked, appends=appends, extra=extra, last=within is None)
-            if within is not None:
-                within(journal.id)
-            return journal.id
-
-    return _journal_once(reference, "transfer", write, retry=within is None)
+    return _journal(plan, then if within is not None else None)
 
 
 # --- conversion -----------------------------------------------------------------------------------
@@ -584,7 +513,7 @@ def fx_quote_create(
     status = Wallet.objects.filter(pk=wallet_id).values_list("status", flat=True).first()
     if status is None:
         raise LedgerError(f"wallet {wallet_id} does not exist", code=LedgerErrorCode.WALLET_NOT_FOUND)
-    if status not in Access.SEND:
+    if status not in plans.Access.SEND.statuses:
         code = LedgerErrorCode.WALLET_CLOSED if status == Wallet.Status.CLOSED else LedgerErrorCode.WALLET_FROZEN
         raise LedgerError(f"wallet {wallet_id} is {status.lower()}", code=code, wallet_id=str(wallet_id))
     conversion = convert(amount, _fx_rate(from_currency, to_currency, rates))
@@ -626,14 +555,6 @@ def _usable_quote(wallet_id: uuid.UUID, quote_id: uuid.UUID, now: datetime) -> F
     return quote
 
 
-def _quote_used_statement(quote_id: uuid.UUID, journal_id: uuid.UUID, now: datetime) -> tuple[str, list]:
-    when = connection.ops.adapt_datetimefield_value(now)
-    return (
-        f"UPDATE {FxQuote._meta.db_table} SET used_at = %s, journal_id = %s WHERE id = %s AND used_at IS NULL",  # noqa: S608
-        [when, ledger.uuid_param(journal_id), ledger.uuid_param(quote_id)],
-    )
-
-
 def currency_convert(
     *,
     wallet_id: uuid.UUID,
@@ -644,14 +565,14 @@ def currency_convert(
 ) -> uuid.UUID:
     """Convert money inside one wallet (CurrencyConverted), through the house FX account: the
     wallet gives `from_amount`, the house FX account takes it and pays `to_amount` (rounded down;
-    the remainder stays with the house), so each currency's postings sum to zero. One transaction:
-    the wallet row, then its balance rows, are locked in ascending id order (`ledger.lock`); the
-    quote is read and the entry built before that. Returns the journal id.
+    the remainder stays with the house), so each currency's postings sum to zero. Returns the
+    journal id.
 
     Either `quote_id`, an `FxQuote` of this wallet that fixes the conversion (the API): its
     reference is `fxquote:<id>`, so a quote converts at most once (`quote_used`), and not after
-    it expired (`quote_expired`); the quote is marked used in the same write. Or a `conversion`
-    with its `reference` (operators, tests): a replay of the reference returns the first entry."""
+    it expired (`quote_expired`); the quote is marked used in the same transaction, after the
+    executor. Or a `conversion` with its `reference` (operators, tests): a replay of the reference
+    returns the first entry."""
     now = now or timezone.now()
     quote = None
     if quote_id is not None:
@@ -661,68 +582,77 @@ def currency_convert(
         conversion, reference = fx_quote_conversion(quote), fx_quote_reference(quote.id)
     elif conversion is None or not reference:
         raise TypeError("give quote_id, or conversion and reference")
-    validate_amount(conversion.from_amount)
-    if conversion.from_currency == conversion.to_currency:
-        raise LedgerError("a conversion needs two different currencies", code=LedgerErrorCode.CURRENCY_MISMATCH)
-    journal = Journal(
-        reference=reference,
-        kind="conversion",
-        legs=[
-            Leg.wallet(wallet_id, conversion.from_currency, -conversion.from_amount),
-            Leg.house(FX, conversion.from_currency, conversion.from_amount),
-            Leg.house(FX, conversion.to_currency, -conversion.to_amount),
-            Leg.wallet(wallet_id, conversion.to_currency, conversion.to_amount),
-        ],
+    plan = plans.convert_plan(
+        wallet_id=wallet_id, conversion=conversion, reference=reference, fx_quote_id=quote.id if quote else None
     )
-    data = {**conversion.as_event_data(), "reference": reference, "journal_id": str(journal.id)}
-    if quote is not None:
-        data["fx_quote_id"] = str(quote.id)
-    extra = [_quote_used_statement(quote.id, journal.id, now)] if quote is not None else []
 
     def used() -> LedgerError:
         return LedgerError(f"quote {quote_id} was already used", code=LedgerErrorCode.QUOTE_USED)
 
-    def write() -> uuid.UUID:
-        with transaction.atomic():
-            locked = ledger.lock(
-                wallet_ids=[wallet_id],
-                pairs=[(wallet_id, conversion.from_currency)],
-                create=[(wallet_id, conversion.to_currency)],
-                reference=reference,
-            )
-            if (done := locked.journal_for(reference, "conversion")) is not None:
-                if quote is not None:
-                    raise used()  # a concurrent twin converted it first
-                return done
-            locked.wallet(wallet_id, Access.SEND)
-            ledger.write(
-                locked,
-                appends=[Append(wallet_id, EventType.CURRENCY_CONVERTED, data)],
-                journal=journal,
-                extra=extra,
-                now=now,
-            )
-            return journal.id
-
     if quote is None:
-        return _journal_once(reference, "conversion", write)
+        return _journal(plan)
+
+    def mark(outcome: Outcome) -> None:
+        if outcome.replay:
+            raise used()  # a concurrent twin converted it first
+        FxQuote.objects.filter(pk=quote.id, used_at__isnull=True).update(used_at=now, journal_id=outcome.journal_id)
+
     try:
-        return write()
+        outcome, _ = _run(plan, mark)
     except IntegrityError:
         if _journal_lookup(reference, "conversion")() is None:
             raise
         raise used() from None
+    return _written(outcome.journal_id)
 
 
 # --- CrowdPods ------------------------------------------------------------------------------------
 # The ledger side of wallets.pods: every event on a pod's stream and every movement into or out of
-# a pod goes through these services. The pods app locks its own rows (goal, pledge, outflow,
-# member) only inside the callbacks below, i.e. after the ledger locked the wallet rows: wallets
-# first, in ascending id, then pods rows, everywhere (see wallets.pods.services).
+# a pod goes through these services. The pods app decides under the wallet locks: a `lock_plan`
+# takes them (ascending id) inside the transaction, the pods app locks its own rows (goal, pledge,
+# outflow, member) and decides, then the movement's plan runs in the same transaction: wallets
+# first, then pods rows, everywhere (see wallets.pods.services).
+
+
+@dataclass(frozen=True)
+class LockedWallet:
+    id: uuid.UUID
+    status: str
+    version: int
+
+
+@dataclass(frozen=True)
+class LockedBalance:
+    posted: int
+    held: int
+
+
+@dataclass(frozen=True)
+class Locked:
+    """What the owning app may read under the locks: the wallets' statuses, the balances."""
+
+    wallets: dict[uuid.UUID, LockedWallet]
+    balances: dict[tuple[uuid.UUID, str], LockedBalance]
+
+
+def _lock(wallet_ids: list[uuid.UUID], currencies: tuple[str, ...] = ()) -> Locked:
+    """Inside a transaction: lock the wallets (the executor, ascending id) and read them."""
+    executor.executor().execute(plans.lock_plan(wallet_ids=wallet_ids))
+    wallets = {
+        w: LockedWallet(w, status, version)
+        for w, status, version in Wallet.objects.filter(pk__in=wallet_ids).values_list("id", "status", "version")
+    }
+    balances = {
+        (w, c): LockedBalance(p, h)
+        for w, c, p, h in Balance.objects.filter(wallet_id__in=wallet_ids, currency__in=currencies).values_list(
+            "wallet_id", "currency", "posted", "held"
+        )
+    }
+    return Locked(wallets=wallets, balances=balances)
 
 
 def wallet_events_append(
-    *, wallet_id: uuid.UUID, within: Callable[[ledger.LockedWallet], list[tuple[str, dict]]]
+    *, wallet_id: uuid.UUID, within: Callable[[LockedWallet], list[tuple[str, dict]]]
 ) -> list[tuple[uuid.UUID, int, str]]:
     """Append events that move no money (a CrowdPod's membership, goal and approval events) to one
     wallet's stream, under its row lock, in one transaction. `within(wallet)` runs under the lock:
@@ -731,19 +661,19 @@ def wallet_events_append(
 
     def write() -> list[tuple[uuid.UUID, int, str]]:
         with transaction.atomic():
-            locked = ledger.lock(wallet_ids=[wallet_id], pairs=[])
+            locked = _lock([wallet_id])
             wallet = locked.wallets.get(wallet_id)
             if wallet is None:
                 raise LedgerError(f"wallet {wallet_id} does not exist", code=LedgerErrorCode.WALLET_NOT_FOUND)
             events = within(wallet)
-            for type_, data in events:
-                if effects(type_, data):
-                    raise ValueError(f"{type_} moves money: it belongs to a money service")
             if not events:
                 return []
-            return ledger.write(locked, appends=[Append(wallet_id, t, d) for t, d in events]).events
+            return executor.executor().execute(plans.append_plan(wallet_id=wallet_id, events=events)).events
 
-    return ledger.retrying(write, what="event append")
+    written = ledger.retrying(write, what="event append")
+    if written:
+        sealing.seal_after_commit()
+    return written
 
 
 def pledge_place(
@@ -783,10 +713,10 @@ def pledge_release(*, hold_id: uuid.UUID, reason: str) -> Hold:
 @dataclass(frozen=True)
 class BatchCapture:
     """What `pledges_capture`'s `decide` chose under the locks: the holds to capture, and further
-    events for the pod's stream (its PodGoalReached)."""
+    events for the pod's stream (its PodGoalReached), moving no money."""
 
     hold_ids: list[uuid.UUID]
-    appends: list[Append] = field(default_factory=list)
+    appends: list[tuple[str, dict]] = field(default_factory=list)
 
 
 def pledges_capture(
@@ -795,89 +725,57 @@ def pledges_capture(
     currency: str,
     hold_ids: list[uuid.UUID],
     reference: str,
-    decide: Callable[[ledger.Locked, uuid.UUID], BatchCapture | None],
+    decide: Callable[[Locked, uuid.UUID], BatchCapture | None],
 ) -> uuid.UUID | None:
-    """Capture pledge holds into their pod in ONE movement: one transaction, one lock of the pod
-    row, one journal entry (`reference`, kind `pledge_capture`) whose postings take each pledge
-    from its member's wallet and credit their sum to the pod. Each member's stream gets a
-    TransferCompleted from its hold; the pod's a WalletCredited per pledge (the paying wallet named,
-    for the contributions projection) and whatever `decide` adds.
+    """Capture pledge holds into their pod in ONE movement: one transaction, one journal entry
+    (`reference`, kind `pledge_capture`) whose postings take each pledge from its member's wallet
+    and credit their sum to the pod (`plan.pledge_capture_plan`).
 
-    Locks: the pod and every wallet of `hold_ids`, in ascending id (`ledger.lock`); then
+    Locks: the pod and every wallet of `hold_ids`, in ascending id (a `lock_plan`); then
     `decide(locked, journal_id)` runs, which may lock pods rows (always after the wallets) and
-    chooses which of the holds to capture (only holds whose wallets are locked), or None to do
-    nothing. Exactly once: a replay of `reference` returns the first entry's id; a crash before
-    COMMIT leaves nothing behind, so running it again is safe. Returns the journal id, or None."""
+    chooses which of the holds to capture, or None to do nothing; then the capture plan runs in
+    the same transaction (the executor checks each hold is still HELD). Exactly once: a replay of
+    `reference` returns the first entry's id. Returns the journal id, or None."""
     validate_currency(currency)
+    if (done := _journal_lookup(reference, "pledge_capture")()) is not None:
+        return done
     members = sorted(set(Hold.objects.filter(pk__in=hold_ids).values_list("wallet_id", flat=True)))
     journal_id = uuid.uuid4()
 
     def write() -> uuid.UUID | None:
         with transaction.atomic():
-            locked = ledger.lock(
-                wallet_ids=[pod_id, *members],
-                pairs=[(w, currency) for w in members],
-                create=[(pod_id, currency)],
-                reference=reference,
-            )
-            if (done := locked.journal_for(reference, "pledge_capture")) is not None:
-                return done
-            locked.wallet(pod_id, Access.RECEIVE)
+            locked = _lock([pod_id, *members], (currency,))
             batch = decide(locked, journal_id)
             if batch is None or not batch.hold_ids:
                 return None
-            holds = list(Hold.objects.filter(pk__in=set(batch.hold_ids)).order_by("pk"))
+            holds = list(Hold.objects.filter(pk__in=set(batch.hold_ids)).values_list("id", "wallet_id", "amount"))
             if len(holds) != len(set(batch.hold_ids)):
                 raise LedgerError("a pledge's hold does not exist", code=LedgerErrorCode.HOLD_NOT_FOUND)
-            now = timezone.now()
-            legs: list[Leg] = []
-            appends: list[Append] = []
-            total = 0
-            for hold in holds:
-                if hold.wallet_id not in locked.wallets:
-                    raise RuntimeError(f"hold {hold.id}'s wallet was not locked")
-                if hold.purpose != Hold.Purpose.PLEDGE or hold.currency != currency or hold.status != Hold.Status.HELD:
-                    raise LedgerError(
-                        f"hold {hold.id} is not a held {currency} pledge", code=LedgerErrorCode.HOLD_NOT_ACTIVE
-                    )
-                locked.wallet(hold.wallet_id, Access.SEND)
-                hold.capture()
-                hold.updated_at = now
-                total += hold.amount
-                legs.append(Leg.wallet(hold.wallet_id, currency, -hold.amount))
-                common = {
-                    "amount": hold.amount,
-                    "currency": currency,
-                    "hold_id": str(hold.id),
-                    "journal_id": str(journal_id),
-                }
-                appends.append(
-                    Append(
-                        hold.wallet_id,
-                        EventType.TRANSFER_COMPLETED,
-                        {**common, "from_hold": True, "to_wallet_id": str(pod_id)},
-                    )
-                )
-                appends.append(
-                    Append(
-                        pod_id,
-                        EventType.WALLET_CREDITED,
-                        {**common, "source": "pledge", "from_wallet_id": str(hold.wallet_id)},
-                    )
-                )
-            legs.append(Leg.wallet(pod_id, currency, total))
-            Hold.objects.bulk_update(holds, ["status", "updated_at"])
-            journal = Journal(reference=reference, kind="pledge_capture", legs=legs, id=journal_id)
-            ledger.write(locked, appends=[*appends, *batch.appends], journal=journal, now=now)
-            return journal.id
+            if any(w not in locked.wallets for _, w, _ in holds):
+                raise RuntimeError("a hold's wallet was not locked")
+            plan = plans.pledge_capture_plan(
+                pod_id=pod_id,
+                currency=currency,
+                holds=holds,
+                reference=reference,
+                extra_events=batch.appends,
+                journal_id=journal_id,
+            )
+            outcome = executor.executor().execute(plan)
+            if not outcome.replay:
+                executor.follow(plan, outcome)
+            return outcome.journal_id
 
     try:
-        return ledger.retrying(write, what="pledge capture")
+        written = ledger.retrying(write, what="pledge capture")
     except IntegrityError:
         found = _journal_lookup(reference, "pledge_capture")()
         if found is None:
             raise
         return found
+    if written is not None:
+        sealing.seal_after_commit()
+    return written
 
 
 def refunds_pay(
@@ -887,13 +785,12 @@ def refunds_pay(
     refunds: list[tuple[uuid.UUID, int]],
     reference: str,
     data: dict | None = None,
-    within: Callable[[ledger.Locked], None] | None = None,
+    within: Callable[[Locked], None] | None = None,
 ) -> list[uuid.UUID]:
     """Pay refunds out of one wallet (a CrowdPod's pro-rata refunds) in one transaction: the source
-    and every recipient locked once, in ascending id; each refund a transfer of its own, with its
-    journal entry (`<reference>:<n>`, kind `refund`), a TransferCompleted on the source and a
-    WalletCredited (source `pod_refund`) on the recipient. `within(locked)` runs before the
-    writes, under the locks (the pods app re-checks its amounts there). Exactly once per
+    and every recipient locked once, in ascending id (a `lock_plan`); each refund a plan of its own
+    (`plan.refund_plan`, journal `<reference>:<n>`, kind `refund`). `within(locked)` runs after the
+    lock, before the refunds (the pods app re-checks its amounts there). Exactly once per
     `reference`: a replay returns the journal ids already written."""
     validate_currency(currency)
     for _, amount in refunds:
@@ -916,55 +813,34 @@ def refunds_pay(
 
     def write() -> list[uuid.UUID]:
         with transaction.atomic():
-            locked = ledger.lock(
-                wallet_ids=[from_wallet_id, *recipients],
-                pairs=[(from_wallet_id, currency)],
-                create=[(w, currency) for w in recipients],
-                reference=first,
-            )
-            if locked.journal_for(first, "refund") is not None:
+            locked = _lock([from_wallet_id, *recipients], (currency,))
+            if _journal_lookup(first, "refund")() is not None:
                 return done()
-            locked.wallet(from_wallet_id, Access.SEND)
-            for recipient in recipients:
-                locked.wallet(recipient, Access.RECEIVE)
             if within is not None:
                 within(locked)
-            now = timezone.now()
             journal_ids = []
             for n, (recipient, amount) in enumerate(refunds):
-                journal = Journal(
+                plan = plans.refund_plan(
+                    from_wallet_id=from_wallet_id,
+                    to_wallet_id=recipient,
+                    amount=amount,
+                    currency=currency,
                     reference=f"{reference}:{n}",
-                    kind="refund",
-                    legs=[Leg.wallet(from_wallet_id, currency, -amount), Leg.wallet(recipient, currency, amount)],
+                    refund=reference,
+                    data=data,
                 )
-                common = {
-                    "amount": amount,
-                    "currency": currency,
-                    "journal_id": str(journal.id),
-                    "refund": reference,
-                    **(data or {}),
-                }
-                appends = [
-                    Append(
-                        from_wallet_id,
-                        EventType.TRANSFER_COMPLETED,
-                        {**common, "from_hold": False, "to_wallet_id": str(recipient)},
-                    ),
-                    Append(
-                        recipient,
-                        EventType.WALLET_CREDITED,
-                        {**common, "source": "pod_refund", "from_wallet_id": str(from_wallet_id)},
-                    ),
-                ]
-                ledger.write(locked, appends=appends, journal=journal, now=now)
-                journal_ids.append(journal.id)
+                outcome = executor.executor().execute(plan)
+                executor.follow(plan, outcome)
+                journal_ids.append(_written(outcome.journal_id))
             return journal_ids
 
     if not refunds:
         return []
     try:
-        return ledger.retrying(write, what="refunds")
+        paid = ledger.retrying(write, what="refunds")
     except IntegrityError:
         if _journal_lookup(first, "refund")() is None:
             raise
         return done()
+    sealing.seal_after_commit()
+    return paid

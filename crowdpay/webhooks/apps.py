@@ -8,9 +8,9 @@ class WebhooksConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from wallets import ledger
+        from wallets import executor
 
         from . import outbox
 
-        if outbox.monitor_statements not in ledger.BALANCE_HOOKS:
-            ledger.BALANCE_HOOKS.append(outbox.monitor_statements)
+        if outbox.monitors not in executor.FOLLOWERS:
+            executor.FOLLOWERS.append(outbox.monitors)

@@ -2,11 +2,11 @@
 
 Each writer is one INSERT … SELECT … WHERE EXISTS (an enabled endpoint of that owner subscribes to
 that type): the subscription check costs no round trip of its own and a message is only stored when
-someone will receive it. Inside a ledger movement the statement rides in the write's batch
-(`operation_statements` for the instant transfer, `monitor_statements` as a `ledger.BALANCE_HOOKS`
-entry); elsewhere (`operation_changed`, `wallet_status_changed`, `pod_event`) it runs in the caller's
-transaction.
-The message table has no foreign key, so these inserts lock nothing (wallets/ledger.py "Lock order").
+someone will receive it. It runs in the caller's transaction (`operation_changed`,
+`wallet_status_changed`, `pod_event`); the balance monitors are a follower of the ledger's executor
+(`monitors`, in `wallets.executor.FOLLOWERS`): after a movement, in its transaction, from the
+balances it changed. The message table has no foreign key, so these inserts lock nothing
+(wallets/ledger.py "Lock order").
 
 Once committed, the dispatcher (`services.messages_dispatch`) is asked to fan the message out, at
 most once per `_DEBOUNCE` seconds per process; the beat sweep is the safety net.
@@ -18,13 +18,10 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterable
-from datetime import datetime
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from wallets.ledger import Prepared, uuid_param
 from wallets.models import Wallet
 
 from .events import OPERATION_EVENT, EventType
@@ -32,7 +29,6 @@ from .models import Endpoint, Message, Monitor
 
 _MESSAGES = Message._meta.db_table
 _ENDPOINTS = Endpoint._meta.db_table
-_MONITORS = Monitor._meta.db_table
 _WALLETS = Wallet._meta.db_table
 _ENABLED = Endpoint.Status.ENABLED.value
 
@@ -47,27 +43,8 @@ _OWNER_EVENT_SQL = (
     f" SELECT gen_random_uuid(), w.owner_id, w.id, $1::text, $2::jsonb, $3::timestamptz FROM {_WALLETS} w"
     " WHERE w.id = $4::uuid AND " + _SUBSCRIBED.format(owner="w.owner_id", type="$1::text")
 )
-_OWNER_EVENT = Prepared("webhooks_owner_event", ("text", "jsonb", "timestamptz", "uuid"), _OWNER_EVENT_SQL)
 _OWNER_EVENT_PLAIN = _OWNER_EVENT_SQL.replace("$1", "%(type)s").replace("$2", "%(data)s")
 _OWNER_EVENT_PLAIN = _OWNER_EVENT_PLAIN.replace("$3", "%(now)s").replace("$4", "%(wallet)s") + " RETURNING id"
-
-# Balance monitors: the balances the movement changed (available before and after), joined to the
-# monitors of those wallets; a crossing of a threshold (not a movement while past it) fires once.
-_CROSSED = "CASE m.direction WHEN 'BELOW' THEN 'wallet.balance_below' ELSE 'wallet.balance_above' END"
-_MONITOR = Prepared(
-    "webhooks_monitor_crossings",
-    ("timestamptz", "jsonb", "uuid[]"),
-    f"INSERT INTO {_MESSAGES}"  # noqa: S608
-    f" (uid, owner_id, wallet_id, type, data, created_at)"
-    f" SELECT gen_random_uuid(), m.owner_id, m.wallet_id, {_CROSSED},"
-    " jsonb_build_object('monitor_id', m.id, 'wallet_id', m.wallet_id, 'currency', m.currency,"
-    " 'direction', lower(m.direction), 'threshold', m.threshold, 'previous_available', b.o, 'available', b.n),"
-    f" $1 FROM {_MONITORS} m JOIN jsonb_to_recordset($2) AS b(w uuid, c text, o bigint, n bigint)"
-    " ON b.w = m.wallet_id AND b.c = m.currency"
-    " WHERE m.wallet_id = ANY($3) AND ((m.direction = 'BELOW' AND b.o >= m.threshold AND b.n < m.threshold)"
-    " OR (m.direction = 'ABOVE' AND b.o <= m.threshold AND b.n > m.threshold))"
-    " AND " + _SUBSCRIBED.format(owner="m.owner_id", type=_CROSSED) + " ORDER BY m.wallet_id, m.created_at",
-)
 
 
 def _pg() -> bool:
@@ -144,19 +121,6 @@ def operation_changed(saga) -> None:
     event = operation_event(saga)
     if event is not None:
         _owner_event(wallet_id=saga.wallet_id, type=event, data=operation_data(saga))
-
-
-def operation_statements(saga) -> list[tuple[str, list]]:
-    """The same as statements for a ledger batch (the instant transfer's)."""
-    event = operation_event(saga)
-    if event is None:
-        return []
-    if not _pg():
-        _owner_event(wallet_id=saga.wallet_id, type=event, data=operation_data(saga))  # runs now: SQLite
-        return []
-    if _anyone_subscribes():
-        transaction.on_commit(dispatch_soon)
-    return [_OWNER_EVENT(str(event), _json(operation_data(saga)), timezone.now(), saga.wallet_id)]
 
 
 # --- wallets ----------------------------------------------------------------------------------------
@@ -247,56 +211,49 @@ def pod_event(*, pod_id: uuid.UUID, type: str, data: dict) -> int:
     return written
 
 
-# --- balance monitors (a ledger.BALANCE_HOOKS entry) -------------------------------------------------
+# --- balance monitors (a wallets.executor follower) --------------------------------------------------
 
 
-def monitor_statements(moved: list[tuple[uuid.UUID, str, int, int]], now: datetime) -> Iterable[tuple[str, list]]:
-    if _pg():
-        if _anyone_subscribes():
-            transaction.on_commit(dispatch_soon)
-        rows = [{"w": str(w), "c": c, "o": o, "n": n} for w, c, o, n in moved]
-        return [_MONITOR(now, _json(rows), "{" + ",".join(sorted({str(w) for w, *_ in moved})) + "}")]
-    return _monitor_statements_elsewhere(moved, now)
+class Monitors:
+    """After a movement that changed balances, in its transaction: a message for each monitor whose
+    threshold the available funds crossed (`Outcome.balances`: before and after). Followed only when
+    some endpoint is enabled at all (`_anyone_subscribes`, a cached hint: no message could be
+    delivered otherwise), so a movement runs alone when nobody listens."""
 
+    def wants(self, plan) -> bool:
+        return bool(plan.deltas) and _anyone_subscribes()
 
-def _monitor_statements_elsewhere(moved, now) -> list[tuple[str, list]]:
-    """Not PostgreSQL (SQLite in development): the same rule in Python, as plain INSERTs."""
-    statements: list[tuple[str, list]] = []
-    wallets = {w for w, *_ in moved}
-    monitors = Monitor.objects.filter(wallet_id__in=wallets)
-    by_key = {(w, c): (o, n) for w, c, o, n in moved}
-    for monitor in monitors:
-        change = by_key.get((monitor.wallet_id, monitor.currency))
-        if change is None:
-            continue
-        before, after = change
-        below = monitor.direction == Monitor.Direction.BELOW
-        crossed = (before >= monitor.threshold > after) if below else (before <= monitor.threshold < after)
-        event = EventType.WALLET_BALANCE_BELOW if below else EventType.WALLET_BALANCE_ABOVE
-        if not crossed or not _subscribed(monitor.owner_id, event):
-            continue
-        data = {
-            "monitor_id": str(monitor.id),
-            "wallet_id": str(monitor.wallet_id),
-            "currency": monitor.currency,
-            "direction": monitor.direction.lower(),
-            "threshold": monitor.threshold,
-            "previous_available": before,
-            "available": after,
-        }
-        statements.append(
-            (
-                f"INSERT INTO {_MESSAGES} (uid, owner_id, wallet_id, type, data, created_at)"  # noqa: S608
-                " VALUES (%s, %s, %s, %s, %s, %s)",
-                [
-                    uuid.uuid4().hex,
-                    uuid_param(monitor.owner_id),
-                    uuid_param(monitor.wallet_id),
-                    str(event),
-                    _json(data),
-                    connection.ops.adapt_datetimefield_value(now),
-                ],
+    def write(self, plan, outcome) -> None:
+        moved = outcome.balances
+        if not moved:
+            return
+        by_key = {(w, c): (o, n) for w, c, o, n in moved}
+        written = 0
+        for monitor in Monitor.objects.filter(wallet_id__in={w for w, *_ in moved}):
+            change = by_key.get((monitor.wallet_id, monitor.currency))
+            if change is None:
+                continue
+            before, after = change
+            below = monitor.direction == Monitor.Direction.BELOW
+            crossed = (before >= monitor.threshold > after) if below else (before <= monitor.threshold < after)
+            event = EventType.WALLET_BALANCE_BELOW if below else EventType.WALLET_BALANCE_ABOVE
+            if not crossed or not _subscribed(monitor.owner_id, event):
+                continue
+            data = {
+                "monitor_id": str(monitor.id),
+                "wallet_id": str(monitor.wallet_id),
+                "currency": monitor.currency,
+                "direction": monitor.direction.lower(),
+                "threshold": monitor.threshold,
+                "previous_available": before,
+                "available": after,
+            }
+            Message.objects.create(
+                owner_id=monitor.owner_id, wallet_id=monitor.wallet_id, type=str(event), data=data, created_at=plan.now
             )
-        )
-        transaction.on_commit(dispatch_soon)
-    return statements
+            written += 1
+        if written:
+            transaction.on_commit(dispatch_soon)
+
+
+monitors = Monitors()

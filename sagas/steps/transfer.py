@@ -14,10 +14,9 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from django.db import IntegrityError, connection
+from django.db import IntegrityError
 
 from compliance import screening
-from crowdpay.inserts import insert_statement
 from crowdpay.metrics_sagas import record_screening
 from crowdpay.webhooks import outbox as webhooks_outbox
 from wallets import services as ledger
@@ -131,21 +130,19 @@ def _hold_placed(saga: Saga) -> state.Step:
 def _instant(fields: dict, expected: dict, decision: screening.Decision) -> Saga:
     created: list[Saga] = []
 
-    def rows(journal_id: uuid.UUID) -> list[tuple[str, list]]:
-        # The saga row and its steps ride in the ledger's write batch: same transaction, and no
-        # round trip of their own while the wallet rows are locked.
+    def record(journal_id: uuid.UUID) -> None:
+        # The saga row, its steps and its webhook message, in the movement's transaction, after the
+        # ledger's executor (the wallets stay locked until the commit).
         saga, steps = state.born(fields)
         steps.append(common.screened(saga, decision))
         saga.hold_funds()
         saga.journal_id = journal_id
         saga.succeed()
         steps.append(("transfer", "completed", {"journal_id": str(journal_id)}))
+        saga.save(force_insert=True)
+        SagaStep.objects.bulk_create([SagaStep(saga=saga, step=s, result=r, detail=d) for s, r, d in steps])
+        webhooks_outbox.operation_changed(saga)
         created[:] = [saga]
-        return [
-            insert_statement([saga]),
-            insert_statement([SagaStep(saga=saga, step=s, result=r, detail=d) for s, r, d in steps]),
-            *webhooks_outbox.operation_statements(saga),
-        ]
 
     try:
         ledger.transfer_execute(
@@ -155,18 +152,20 @@ def _instant(fields: dict, expected: dict, decision: screening.Decision) -> Saga
             amount=fields["amount"],
             currency=fields["currency"],
             memo=fields["memo"],
-            statements=rows,
+            within=record,
         )
     except IntegrityError:
         twin = state.same_request(fields["reference"], expected)
         if twin is None:
             raise
         return twin
+    if not created:  # the transfer's reference had moved already: the twin's saga answers
+        twin = state.same_request(fields["reference"], expected)
+        if twin is None:
+            raise LedgerError(f"transfer {fields['id']} was already made", code=LedgerErrorCode.REFERENCE_CONFLICT)
+        return twin
     record_screening(decision, "transfer")  # committed: recorded at once
-    saga = created[0]
-    saga._state.adding, saga._state.db = False, connection.alias  # it was inserted with the movement
-    saga._update_initial_state()
-    return saga
+    return created[0]
 
 
 def hold(saga: Saga) -> bool:

@@ -7,11 +7,11 @@ class PodsConfig(AppConfig):
     verbose_name = "CrowdPods"
 
     def ready(self) -> None:
-        from wallets import integrity, ledger
+        from wallets import executor, integrity
 
         from . import contributions
 
-        if contributions.contribution_statements not in ledger.WRITE_HOOKS:
-            ledger.WRITE_HOOKS.append(contributions.contribution_statements)
+        if contributions.follower not in executor.FOLLOWERS:
+            executor.FOLLOWERS.append(contributions.follower)
         if contributions.projection not in integrity.PROJECTIONS:
             integrity.PROJECTIONS.append(contributions.projection)

@@ -7,10 +7,11 @@ recipient's stream, naming the pod. A contribution row per (pod, paying wallet, 
 `paid_in` and `refunded`; `net = paid_in - refunded` is what pro-rata refunds are proportional to.
 The paying member is the paying wallet's owner.
 
-`contribution_statements` is a `wallets.ledger.WRITE_HOOKS` entry: its upserts ride in the
-movement's own batch and transaction, under the locks of both wallets (so the row lock they take
-is always behind those, inside the ledger's lock order). A credit into a wallet that is not a POD
-upserts nothing (the statement's SELECT finds no row). `projection` is registered with
+`follower` is a `wallets.executor.FOLLOWERS` entry: after a movement that pays into (or refunds
+out of) a pod, its upserts are written with the ORM in the movement's own transaction, under the
+locks of both wallets (so the row lock they take is always behind those, inside the ledger's lock
+order). A movement that touches no POD wallet is not followed (a wallet's kind never changes, so
+it is asked once per wallet and process, `_is_pod`). `projection` is registered with
 `wallets.integrity`: `replay_events` rebuilds the rows from the events and `reconcile` reports
 any difference.
 """
@@ -19,14 +20,15 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
-from datetime import datetime
+from functools import lru_cache
 
-from django.db import connection, transaction
+from django.db import transaction
+from django.db.models import F
 
-from wallets import integrity, ledger
-from wallets.ledger import Append, Prepared, uuid_param
+from wallets import executor, integrity, ledger
+from wallets import plan as plans
 from wallets.models import Event, Wallet
+from wallets.plan import MovementPlan, Outcome
 from wallets.projection import EventType
 
 from .models import PodContribution
@@ -34,21 +36,6 @@ from .models import PodContribution
 PAID_IN_SOURCES = ("transfer", "pledge")
 REFUND_SOURCE = "pod_refund"
 TABLE = PodContribution._meta.db_table
-
-# Table names only are formatted in; every value is bound.
-_UPSERT_SQL = (
-    f"INSERT INTO {TABLE} (pod_id, wallet_id, member_id, currency, paid_in, refunded)"  # noqa: S608
-    f" SELECT p.id, w.id, w.owner_id, {{c}}, {{i}}, {{r}}"
-    f" FROM {ledger.WALLETS} p JOIN {ledger.WALLETS} w ON w.id = {{w}}"
-    f" WHERE p.id = {{p}} AND p.kind = 'POD'"
-    f" ON CONFLICT (pod_id, wallet_id, currency) DO UPDATE SET paid_in = {TABLE}.paid_in + excluded.paid_in,"
-    f" refunded = {TABLE}.refunded + excluded.refunded"
-)
-_UPSERT = Prepared(
-    "pods_upsert_contribution",
-    ("uuid", "uuid", "text", "bigint", "bigint"),
-    _UPSERT_SQL.format(p="$1", w="$2", c="$3", i="$4", r="$5"),
-)
 
 
 def _change(append_wallet: object, data: dict) -> tuple[uuid.UUID, uuid.UUID, str, int, int] | None:
@@ -63,26 +50,42 @@ def _change(append_wallet: object, data: dict) -> tuple[uuid.UUID, uuid.UUID, st
     return None
 
 
-def contribution_statements(appends: list[Append], now: datetime) -> Iterable[tuple[str, list]]:
-    """The ledger write hook: one upsert per payment into (or refund out of) a pod."""
-    statements = []
-    for append in appends:
-        if append.type != EventType.WALLET_CREDITED:
-            continue
-        change = _change(append.wallet_id, append.data)
-        if change is None:
-            continue
-        pod, payer, currency, paid_in, refunded = change
-        if connection.vendor == "postgresql":
-            statements.append(_UPSERT(pod, payer, currency, paid_in, refunded))
-        else:
-            statements.append(
-                (
-                    _UPSERT_SQL.format(p="%s", w="%s", c="%s", i="%s", r="%s"),
-                    [currency, paid_in, refunded, uuid_param(payer), uuid_param(pod)],
-                )
+@lru_cache(maxsize=65536)
+def _is_pod(wallet_id: uuid.UUID) -> bool:
+    """A wallet's kind never changes: asked once per wallet and process, outside any transaction."""
+    return Wallet.objects.filter(pk=wallet_id, kind=Wallet.Kind.POD).exists()
+
+
+def _changes(plan: MovementPlan) -> list[tuple[uuid.UUID, uuid.UUID, str, int, int]]:
+    changes = []
+    for event in plan.events:
+        change = _change(event.wallet_id, event.data) if event.type == EventType.WALLET_CREDITED else None
+        if change is not None and _is_pod(change[0]):
+            changes.append(change)
+    return changes
+
+
+class Follower:
+    """The ledger executor's follower (`wallets.executor.FOLLOWERS`): after a movement that pays into
+    (or refunds out of) a pod, in its transaction and under the locks of both wallets, the
+    contribution rows. A movement that touches no pod is not followed (it runs alone)."""
+
+    def wants(self, plan: MovementPlan) -> bool:
+        return bool(_changes(plan))
+
+    def write(self, plan: MovementPlan, outcome: Outcome) -> None:
+        for pod, payer, currency, paid_in, refunded in _changes(plan):
+            updated = PodContribution.objects.filter(pod_id=pod, wallet_id=payer, currency=currency).update(
+                paid_in=F("paid_in") + paid_in, refunded=F("refunded") + refunded
             )
-    return statements
+            if not updated:
+                owner = Wallet.objects.values_list("owner_id", flat=True).get(pk=payer)
+                PodContribution.objects.create(
+                    pod_id=pod, wallet_id=payer, member_id=owner, currency=currency, paid_in=paid_in, refunded=refunded
+                )
+
+
+follower = Follower()
 
 
 Key = tuple[uuid.UUID, uuid.UUID, str]
@@ -148,7 +151,7 @@ def rebuild(wallet_id: uuid.UUID | None = None) -> int:
     changed = 0
     for pod_id in pods.values_list("id", flat=True):
         with transaction.atomic():
-            ledger.lock(wallet_ids=[pod_id], pairs=[])
+            executor.executor().execute(plans.lock_plan(wallet_ids=[pod_id]))
             expected = replayed(pod_id=pod_id)
             stored = {(r.wallet_id, r.currency): r for r in PodContribution.objects.filter(pod_id=pod_id)}
             owners = dict(Wallet.objects.filter(pk__in=[k[1] for k in expected]).values_list("id", "owner_id"))

@@ -46,14 +46,6 @@ from .refunds import pro_rata
 
 log = logging.getLogger(__name__)
 
-# Events of the pod's stream that move no money and are not (yet) in `wallets.projection.EventType`
-# (the ledger's catalogue, being reworked meanwhile): invitations and policy changes. They belong
-# there beside PodMemberJoined; until then they are named here, with the same conventions (the
-# actor in every one).
-POD_MEMBER_INVITED = "PodMemberInvited"
-POD_INVITATION_WITHDRAWN = "PodInvitationWithdrawn"
-POD_POLICY_CHANGED = "PodPolicyChanged"
-
 # Who may do what (the README's table says the same).
 MANAGERS = (Role.OWNER, Role.ADMIN)
 SPENDERS = (Role.OWNER, Role.ADMIN, Role.MEMBER)
@@ -83,7 +75,7 @@ def pod_ensure(*, pod_id: uuid.UUID) -> Pod:
     if wallet["kind"] != Wallet.Kind.POD:
         raise PodError(f"wallet {pod_id} is not a POD wallet", code=PodErrorCode.NOT_A_POD)
 
-    def within(_: ledger.LockedWallet) -> list[tuple[str, dict]]:
+    def within(_: ledger_services.LockedWallet) -> list[tuple[str, dict]]:
         if Pod.objects.filter(pk=pod_id).exists():
             return []
         pod = Pod.objects.create(wallet_id=pod_id, approver_roles=list(DEFAULT_APPROVER_ROLES))
@@ -137,7 +129,7 @@ def _pod_events(pod_id: uuid.UUID, within: Callable[[Pod], list[tuple[str, dict]
     """Run `within(pod)` under the pod's wallet lock, then its pod row lock; append its events, and
     write the webhooks' messages those events call for in the same transaction (`_notify`)."""
 
-    def locked(_: ledger.LockedWallet) -> list[tuple[str, dict]]:
+    def locked(_: ledger_services.LockedWallet) -> list[tuple[str, dict]]:
         events = within(_locked_pod(pod_id, active=active))
         _notify(pod_id, events)
         return events
@@ -210,13 +202,13 @@ def member_invite(*, pod_id: uuid.UUID, actor_id: uuid.UUID, member_id: uuid.UUI
         data = {"member_id": str(member_id), "role": role, "actor": str(actor_id)}
         if member is None:
             PodMember.objects.create(pod=pod, member_id=member_id, role=role, invited_by=actor_id)
-            return [(POD_MEMBER_INVITED, data)]
+            return [(EventType.POD_MEMBER_INVITED, data)]
         if member.status in (PodMember.Status.INVITED, PodMember.Status.ACTIVE):
             raise PodError(f"{member_id} is already {member.status.lower()}", code=PodErrorCode.ALREADY_MEMBER)
         member.reinvite()
         member.role, member.invited_by = role, actor_id
         member.save()
-        return [(POD_MEMBER_INVITED, {**data, "again": True})]
+        return [(EventType.POD_MEMBER_INVITED, {**data, "again": True})]
 
     _pod_events(pod_id, within)
     return PodMember.objects.get(pod_id=pod_id, member_id=member_id)
@@ -287,7 +279,7 @@ def member_remove(*, pod_id: uuid.UUID, actor_id: uuid.UUID, member_id: uuid.UUI
         member.save()
         data = {"member_id": str(member_id), "role": member.role, "actor": str(actor_id)}
         if not joined:
-            return [(POD_INVITATION_WITHDRAWN, data)]
+            return [(EventType.POD_INVITATION_WITHDRAWN, data)]
         return [(EventType.POD_MEMBER_LEFT, {**data, "reason": "removed"})]
 
     _pod_events(pod_id, within, active=False)
@@ -358,7 +350,7 @@ def policy_set(
         for name, value in policy.items():
             setattr(pod, name, value)
         pod.save()
-        return [(POD_POLICY_CHANGED, {"from": before, "to": policy, "actor": str(actor_id)})]
+        return [(EventType.POD_POLICY_CHANGED, {"from": before, "to": policy, "actor": str(actor_id)})]
 
     _pod_events(pod_id, within)
     return Pod.objects.get(pk=pod_id)
@@ -615,7 +607,10 @@ def _capture_batches(goal: PodGoal) -> None:
         skipped: dict[str, list[uuid.UUID]] = {}
 
         def decide(
-            locked: ledger.Locked, _journal_id: uuid.UUID, batch: list[uuid.UUID] = batch, skipped: dict = skipped
+            locked: ledger_services.Locked,
+            _journal_id: uuid.UUID,
+            batch: list[uuid.UUID] = batch,
+            skipped: dict = skipped,
         ) -> ledger_services.BatchCapture | None:
             # Under the locks of the pod and of every wallet of the batch: the holds cannot change.
             usable: list[uuid.UUID] = []
@@ -769,7 +764,7 @@ def _refund(
             return []
         refunds = sorted(shares.items(), key=lambda item: str(item[0]))
 
-        def within(locked: ledger.Locked, balance: int = balance, full: dict = full) -> None:
+        def within(locked: ledger_services.Locked, balance: int = balance, full: dict = full) -> None:
             # Under the pod's lock: the balance and the contributions are what the plan was made of.
             row = locked.balances.get((pod_id, currency))
             if row is None or (row.posted, row.held) != (balance, 0) or plan(balance) != full:

@@ -323,6 +323,186 @@ def test_the_postgres_function_and_the_orm_write_the_same_chain():
     assert verify_chains() == []
 
 
+# --- the plans the remaining services need: open, lock, append, pledge batches, refunds ------------
+
+
+@pytest.mark.django_db
+def test_an_open_starts_the_chain_an_append_extends_it_and_a_lock_writes_nothing(run):
+    wallet = Wallet.objects.create(owner_id=uuid.uuid4(), kind=Wallet.Kind.POD, base_currency="EUR")
+    Balance.objects.create(wallet=wallet, currency="EUR")
+    opened = run(plan.open_plan(wallet_id=wallet.id, owner_id=wallet.owner_id, kind=wallet.kind, base_currency="EUR"))
+    assert opened.events == [(wallet.id, 1, EventType.WALLET_OPENED)] and opened.balances == []
+    member = str(wallet.owner_id)
+    appended = run(
+        plan.append_plan(
+            wallet_id=wallet.id,
+            events=[
+                (EventType.POD_MEMBER_JOINED, {"member_id": member, "role": "owner", "actor": member}),
+                (EventType.POD_POLICY_CHANGED, {"from": {}, "to": {"approvals": 2}, "actor": member}),
+            ],
+        )
+    )
+    assert appended.events == [
+        (wallet.id, 2, EventType.POD_MEMBER_JOINED),
+        (wallet.id, 3, EventType.POD_POLICY_CHANGED),
+    ]
+    before = (_counts(), Wallet.objects.values_list("version", "head_link").get(pk=wallet.id))
+    with transaction.atomic():
+        locked = run(plan.lock_plan(wallet_ids=[wallet.id]))
+    assert (locked.events, locked.balances, locked.journal_id) == ([], [], None)
+    assert (_counts(), Wallet.objects.values_list("version", "head_link").get(pk=wallet.id)) == before
+    with pytest.raises(LedgerError) as missing:
+        run(plan.lock_plan(wallet_ids=[wallet.id, uuid.uuid4()]))
+    assert missing.value.code == LedgerErrorCode.WALLET_NOT_FOUND
+    assert UnsealedHead.objects.get(wallet_id=wallet.id).version == 3
+    assert verify_chains() == []
+
+
+def test_an_append_plan_refuses_money_and_batches_refuse_a_wallet_paying_itself():
+    one, other = uuid.uuid4(), uuid.uuid4()
+    with pytest.raises(ValueError, match="moves money"):
+        plan.append_plan(wallet_id=one, events=[(EventType.WALLET_CREDITED, {"amount": 1, "currency": "USD"})])
+    with pytest.raises(ValueError):
+        plan.append_plan(wallet_id=one, events=[])
+    with pytest.raises(LedgerError) as itself:
+        plan.pledge_capture_plan(pod_id=one, currency="USD", holds=[(uuid.uuid4(), one, 5)], reference="r")
+    assert itself.value.code == LedgerErrorCode.SAME_WALLET
+    with pytest.raises(ValueError, match="moves money"):
+        plan.pledge_capture_plan(
+            pod_id=one,
+            currency="USD",
+            holds=[(uuid.uuid4(), other, 5)],
+            reference="r",
+            extra_events=[(EventType.WALLET_DEBITED, {"amount": 1, "currency": "USD"})],
+        )
+    with pytest.raises(LedgerError) as refund:
+        plan.refund_plan(from_wallet_id=one, to_wallet_id=one, amount=1, currency="USD", reference="r:0", refund="r")
+    assert refund.value.code == LedgerErrorCode.SAME_WALLET
+
+
+def _pledge(run, wallet: Wallet, amount: int, pod: Wallet) -> uuid.UUID:
+    placed = run(
+        plan.hold_plan(
+            wallet_id=wallet.id,
+            amount=amount,
+            currency="USD",
+            reference=f"pledge:{uuid.uuid4()}",
+            purpose=Hold.Purpose.PLEDGE,
+            event=EventType.PLEDGE_MADE,
+            data={"pod_id": str(pod.id), "goal_id": None, "pledge_id": None},
+        )
+    )
+    return placed.hold_id
+
+
+@pytest.mark.django_db
+def test_a_pledge_batch_is_captured_into_its_pod_in_one_movement_once(run):
+    pod = WalletFactory(kind=Wallet.Kind.POD)
+    first, second = funded(amount=500), funded(amount=300)
+    holds = [(_pledge(run, first, 200, pod), first.id, 200), (_pledge(run, second, 100, pod), second.id, 100)]
+    reached = (EventType.POD_GOAL_REACHED, {"goal_id": "g", "amount": 300, "currency": "USD"})
+
+    chosen = uuid.uuid4()
+
+    def build(reference: str = "podgoal:g:1"):
+        return plan.pledge_capture_plan(
+            pod_id=pod.id, currency="USD", holds=holds, reference=reference, extra_events=[reached], journal_id=chosen
+        )
+
+    outcome = run(build())
+    assert outcome.journal_id == chosen
+    assert (balance_of(pod), balance_of(first), balance_of(second)) == ((300, 0), (300, 0), (200, 0))
+    assert set(Hold.objects.filter(pk__in=[h for h, _, _ in holds]).values_list("status", flat=True)) == {
+        Hold.Status.CAPTURED
+    }
+    postings = dict(Posting.objects.filter(journal_id=outcome.journal_id).values_list("account", "amount"))
+    assert postings == {f"wallet:{first.id}": -200, f"wallet:{second.id}": -100, f"wallet:{pod.id}": 300}
+    pod_events = list(Event.objects.filter(wallet_id=pod.id).order_by("version").values_list("type", flat=True))
+    assert pod_events[-3:] == [EventType.WALLET_CREDITED, EventType.WALLET_CREDITED, EventType.POD_GOAL_REACHED]
+    before = _counts()
+    assert run(build()).replay and _counts() == before
+    with pytest.raises(LedgerError) as again:
+        run(build("podgoal:g:2"))  # the holds were captured: a second batch is refused, writing nothing
+    assert again.value.code == LedgerErrorCode.HOLD_NOT_ACTIVE and _counts() == before
+    assert verify_chains() == []
+
+
+@pytest.mark.django_db
+def test_refunds_run_as_plans_after_one_lock_of_every_wallet_in_one_transaction(run):
+    pod = WalletFactory(kind=Wallet.Kind.POD)
+    run(plan.credit_plan(wallet_id=pod.id, amount=90, currency="USD", reference="seed-pod"))
+    recipients = sorted((WalletFactory(), WalletFactory()), key=lambda w: w.id)
+    with transaction.atomic():
+        run(plan.lock_plan(wallet_ids=[pod.id, *(r.id for r in recipients)]))
+        journal_ids = [
+            run(
+                plan.refund_plan(
+                    from_wallet_id=pod.id,
+                    to_wallet_id=recipient.id,
+                    amount=amount,
+                    currency="USD",
+                    reference=f"refund:r:{n}",
+                    refund="refund:r",
+                    data={"pod_id": str(pod.id)},
+                )
+            ).journal_id
+            for n, (recipient, amount) in enumerate(zip(recipients, (60, 30), strict=True))
+        ]
+    assert (balance_of(pod), balance_of(recipients[0]), balance_of(recipients[1])) == ((0, 0), (60, 0), (30, 0))
+    assert list(JournalEntry.objects.filter(kind="refund").order_by("reference").values_list("id", flat=True)) == (
+        journal_ids
+    )
+    credited = Event.objects.get(wallet_id=recipients[0].id, type=EventType.WALLET_CREDITED)
+    assert credited.data["source"] == "pod_refund" and credited.data["from_wallet_id"] == str(pod.id)
+    with pytest.raises(LedgerError) as empty:
+        run(
+            plan.refund_plan(
+                from_wallet_id=pod.id,
+                to_wallet_id=recipients[0].id,
+                amount=1,
+                currency="USD",
+                reference="refund:r:9",
+                refund="refund:r",
+            )
+        )
+    assert empty.value.code == LedgerErrorCode.INSUFFICIENT_FUNDS
+    assert verify_chains() == []
+
+
+@pytest.mark.django_db
+def test_each_movement_asks_for_one_seal_after_its_commit_when_celery_runs_eagerly(
+    settings, django_capture_on_commit_callbacks
+):
+    """`make run` has no beat: every movement registers one seal after its commit, however many
+    executor calls it makes (refunds: a lock plan, then one plan per refund)."""
+    from wallets import sealing, services
+    from wallets.models import EventSeal
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    pod = WalletFactory(kind=Wallet.Kind.POD)
+    services.wallet_credit(wallet_id=pod.id, amount=90, currency="USD", reference="seed-pod")
+    recipients = [WalletFactory(), WalletFactory()]
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        services.refunds_pay(
+            from_wallet_id=pod.id, currency="USD", refunds=[(r.id, 45) for r in recipients], reference="refund:x"
+        )
+    assert [c for c in callbacks if c is sealing._seal_quietly] == [sealing._seal_quietly]
+    pod.refresh_from_db()
+    assert EventSeal.objects.filter(wallet_id=pod.id, version=pod.version).exists()
+    assert not UnsealedHead.objects.exists()
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        execute(plan.credit_plan(wallet_id=pod.id, amount=5, currency="USD", reference="after"))
+    assert [c for c in callbacks if c is sealing._seal_quietly] == [sealing._seal_quietly]
+    assert not UnsealedHead.objects.exists()
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # with a broker the beat seals: nothing is registered
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        services.wallet_credit(wallet_id=pod.id, amount=5, currency="USD", reference="beat")
+    assert sealing._seal_quietly not in callbacks
+    assert UnsealedHead.objects.filter(wallet_id=pod.id).exists()
+
+
 # --- velocity -------------------------------------------------------------------------------------
 
 

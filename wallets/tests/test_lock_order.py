@@ -105,12 +105,12 @@ def test_a_foreign_key_check_never_waits_on_a_movements_wallet_locks():
         return saga.id
 
     with transaction.atomic():
-        ledger.lock(wallet_ids=[source.id, target.id], pairs=[(source.id, "USD"), (target.id, "USD")])
+        PostgresExecutor().execute(plan.lock_plan(wallet_ids=[source.id, target.id]))
         outcome = _in_thread(review_saga)  # committed while both wallets are still locked here
     assert "ok" in outcome, outcome
     assert Saga.objects.filter(pk=outcome["ok"]).exists()
 
-    # The same under the engine v2 executor: `ledger_execute` locks the wallets FOR NO KEY UPDATE too.
+    # The same under a whole movement: `ledger_execute` locks the wallets FOR NO KEY UPDATE.
     with transaction.atomic():
         PostgresExecutor().execute(
             plan.transfer_plan(
@@ -137,10 +137,10 @@ def test_a_deadlocks_victim_runs_again_from_the_start(settings):
         def write() -> str:
             attempts[name] += 1
             with transaction.atomic():
-                ledger.lock(wallet_ids=[order[0]], pairs=[])
+                PostgresExecutor().execute(plan.lock_plan(wallet_ids=[order[0]]))
                 if attempts[name] == 1:
                     both_locked_one.wait()
-                ledger.lock(wallet_ids=[order[1]], pairs=[])
+                PostgresExecutor().execute(plan.lock_plan(wallet_ids=[order[1]]))
             return name
 
         return lambda: ledger.retrying(write)

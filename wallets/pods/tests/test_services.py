@@ -238,13 +238,15 @@ def test_a_crash_inside_the_capture_leaves_nothing_and_a_rerun_captures_once(mon
     goal = _goal(group)
     _pledge(group, goal, a, 70_00)
     _pledge(group, goal, b, 30_00)
-    real_write = ledger_services.ledger.write
+    from wallets import executor
 
-    def crash(*args, **kwargs):
-        real_write(*args, **kwargs)
+    real_follow = executor.follow
+
+    def crash(*args, **kwargs):  # after the capture's executor call, inside its transaction
+        real_follow(*args, **kwargs)
         raise SystemExit("worker killed mid-capture")
 
-    monkeypatch.setattr(ledger_services.ledger, "write", crash)
+    monkeypatch.setattr(executor, "follow", crash)
     with pytest.raises(SystemExit):
         services.goal_capture(goal_id=goal.id)
     monkeypatch.undo()

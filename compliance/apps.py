@@ -7,12 +7,13 @@ class ComplianceConfig(AppConfig):
     verbose_name = "Compliance"
 
     def ready(self) -> None:
-        from wallets import ledger
+        from wallets import services as ledger
 
         from . import roles, velocity
 
-        if velocity.outflow_statements not in ledger.WRITE_HOOKS:
-            ledger.WRITE_HOOKS.append(velocity.outflow_statements)
+        # the ledger checks each outflow against the wallet's limit under the wallet's lock
+        ledger.limit_source_register(velocity.limit_of)
+
         post_migrate.connect(roles.on_post_migrate, sender=self, dispatch_uid="compliance-officer-group")
         # the blind index of names and emails follows every save of a profile (compliance.blind_index)
         from . import blind_index

@@ -134,26 +134,6 @@ class WalletLimit(models.Model):
         return f"limit {self.daily_limit} for {self.wallet_id}"
 
 
-class OutflowBucket(models.Model):
-    """Money committed to leave a wallet during one minute (holds placed and instant transfers, less
-    their releases). Written by the ledger hook in the same transaction as the movement, so the
-    trailing 24 h outflow is a sum over at most 1,440 rows found by an index range, never a scan of
-    the wallet's history. Rows older than a day are pruned by `outflow_buckets_prune`."""
-
-    wallet_id = models.UUIDField()
-    currency = models.CharField(max_length=3)
-    minute = models.BigIntegerField(help_text="minutes since the Unix epoch")
-    amount = models.BigIntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["wallet_id", "currency", "minute"], name="outflowbucket_uniq"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.wallet_id} {self.currency} minute {self.minute}: {self.amount}"
-
-
 class RiskAssessment(models.Model):
     """Every screening answer, with the score and the reasons behind it."""
 

@@ -28,13 +28,13 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from crowdpay.inserts import insert_statement
 from wallets.errors import LedgerError
+from wallets.fx import to_base
 from wallets.ledger import uuid_param
-from wallets.models import Balance, Wallet
+from wallets.models import Balance, VelocityBucket, Wallet
 
 from . import risk, velocity
-from .models import AuditEntry, KycProfile, OutflowBucket, RiskAssessment, WalletLimit
+from .models import AuditEntry, KycProfile, RiskAssessment, WalletLimit
 
 APPROVE, REVIEW, DECLINE = "approve", "review", "decline"
 OUTFLOWS = ("withdraw", "transfer")
@@ -56,7 +56,7 @@ class Decision:
 
 def outflow_24h(*, wallet_id: uuid.UUID, currency: str) -> int:
     """Money committed to leave the wallet in the trailing 24 hours (see `compliance.velocity`)."""
-    return velocity.outflow_24h(wallet_id=wallet_id, currency=currency)
+    return velocity.outflow_24h(wallet_id=wallet_id)
 
 
 @dataclass(frozen=True)
@@ -81,8 +81,8 @@ SELECT
   (SELECT k.status FROM {KycProfile._meta.db_table} k WHERE k.owner_id = w.owner_id),
   (SELECT k.kind FROM {KycProfile._meta.db_table} k WHERE k.owner_id = w.owner_id),
   (SELECT l.daily_limit FROM {WalletLimit._meta.db_table} l WHERE l.wallet_id = w.id),
-  (SELECT COALESCE(SUM(o.amount), 0) FROM {OutflowBucket._meta.db_table} o
-    WHERE o.wallet_id = w.id AND o.currency = %(currency)s AND o.minute > %(window_start)s AND o.minute <= %(minute)s),
+  (SELECT COALESCE(SUM(o.amount), 0) FROM {VelocityBucket._meta.db_table} o
+    WHERE o.wallet_id = w.id AND o.minute > %(window_start)s AND o.minute <= %(minute)s),
   (SELECT r.id FROM {_RA} r WHERE r.saga_id = %(saga_id)s AND r.operation = %(operation)s AND r.wallet_id = w.id
     ORDER BY r.created_at LIMIT 1),
   (SELECT COUNT(*) FROM {_RA} r WHERE r.wallet_id = w.id AND r.created_at >= %(rapid_since)s),
@@ -170,11 +170,12 @@ def _kyc_gate(operation: str, status: str, kind: str, amount: int) -> Decision |
 
 def _velocity(context: _Context, amount: int, currency: str) -> Decision | None:
     limit, spent = context.daily_limit, context.outflow_24h
-    if spent + amount > limit:
+    base = to_base(amount, currency)
+    if spent + base > limit:
         return Decision(
             DECLINE,
             "velocity_limit_exceeded",
-            (f"24 h outflow would be {spent + amount} {currency}, above the limit {limit}",),
+            (f"24 h outflow would be {spent + base} {settings.VELOCITY_BASE_CURRENCY}, above the limit {limit}",),
         )
     return None
 
@@ -277,9 +278,7 @@ def screen(
         source=source,
         reasons=list(decision.reasons),
     )
-    sql, params = insert_statement([assessment])  # compiled once: every operation stores one
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    assessment.save(force_insert=True)
     if decision.outcome == DECLINE:
         _auto_freeze(wallet_id, context.status, decision)
     return decision

@@ -1,94 +1,41 @@
-"""The 24 h velocity limit: how much may leave a wallet in any trailing 24 hours.
+"""The 24 h velocity limit: how much may leave a wallet in any trailing 24 hours, counted in the
+base currency (`VELOCITY_BASE_CURRENCY`).
 
-Outflow is money committed to leave: a withdrawal's hold (FundsHeld) and a transfer's
-(TransferInitiated, also on the instant path), less their compensations (FundsReleased,
-TransferFailed), which are taken back from the minute the hold was placed. Captures
-(WalletDebited, TransferCompleted) add nothing: their hold was counted. Conversions inside a wallet
-are not outflows.
+Outflow is money committed to leave: a withdrawal's hold (FundsHeld), a transfer's
+(TransferInitiated, also on the instant path) and a pledge's (PledgeMade), less their compensations,
+which are taken back from the minute the hold was placed. Captures add nothing: their hold was
+counted. Conversions inside a wallet are not outflows.
 
-`outflow_statements` is registered as a `wallets.ledger.WRITE_HOOKS` entry: it upserts per-minute
-`OutflowBucket` rows in the same pipeline and transaction as the movement, under the wallet's row
-lock. `outflow_24h` then sums at most 1,440 rows through the unique (wallet, currency, minute) index
-— a range read whose cost does not grow with the wallet's history. The window is minute-grained:
-(now - 1440 min, now].
+The ledger writes the per-minute buckets itself (`wallets.VelocityBucket`, a plan element the
+executor writes under the wallet lock, amounts converted with `wallets.fx.to_base` before the lock).
+`outflow_24h` sums at most 1,440 rows through the unique (wallet, minute) index. The window is
+minute-grained: (now - 1440 min, now].
 
 The limit is `WalletLimit.daily_limit` for the wallet, else `settings.WALLET_DEFAULT_LIMIT`, in minor
-units, applied per currency.
+units of the base currency.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
-from collections.abc import Iterable
 from datetime import datetime
 
-from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
-from wallets.ledger import Append, Prepared, uuid_param
-from wallets.models import Hold
-from wallets.projection import EventType
+from wallets.models import VelocityBucket
+from wallets.plan import WINDOW_MINUTES, epoch_minute
 
-from .models import OutflowBucket
-
-WINDOW_MINUTES = 24 * 60
-BUCKETS = OutflowBucket._meta.db_table
-
-# A pledge to a CrowdPod goal (a hold on the member's wallet) is money committed to leave too.
-_OUT = (EventType.FUNDS_HELD, EventType.TRANSFER_INITIATED, EventType.PLEDGE_MADE)
-_BACK = (EventType.FUNDS_RELEASED, EventType.TRANSFER_FAILED, EventType.PLEDGE_RELEASED)
+__all__ = ["WINDOW_MINUTES", "epoch_minute", "outflow_24h", "outflow_buckets_prune"]
 
 
-_UPSERT_SQL = (
-    f"INSERT INTO {BUCKETS} (wallet_id, currency, minute, amount) VALUES {{}}"
-    f" ON CONFLICT (wallet_id, currency, minute) DO UPDATE SET amount = {BUCKETS}.amount + excluded.amount"
-)
-# On PostgreSQL one prepared EXECUTE per bucket, in the movement's own message (see `ledger.Prepared`).
-_UPSERT_BUCKET = Prepared(
-    "compliance_upsert_outflow_bucket", ("uuid", "text", "bigint", "bigint"), _UPSERT_SQL.format("($1, $2, $3, $4)")
-)
-
-
-def epoch_minute(moment: datetime) -> int:
-    return int(moment.timestamp()) // 60
-
-
-def outflow_statements(appends: list[Append], now: datetime) -> Iterable[tuple[str, list]]:
-    """The ledger write hook: one upsert per (wallet, currency, minute) touched by this movement."""
-    changes: dict[tuple[uuid.UUID, str, int], int] = defaultdict(int)
-    minute = epoch_minute(now)
-    for append in appends:
-        if append.type in _OUT:
-            changes[(append.wallet_id, append.data["currency"], minute)] += append.data["amount"]
-        elif append.type in _BACK:
-            placed = Hold.objects.filter(pk=append.data["hold_id"]).values_list("created_at", flat=True).first()
-            placed_minute = epoch_minute(placed) if placed else minute
-            if placed_minute > minute - WINDOW_MINUTES:  # older releases no longer count anywhere
-                changes[(append.wallet_id, append.data["currency"], placed_minute)] -= append.data["amount"]
-    if not changes:
-        return []
-    rows = [(w, c, m, amount) for (w, c, m), amount in sorted(changes.items()) if amount]
-    if connection.vendor == "postgresql":
-        return [_UPSERT_BUCKET(*row) for row in rows]
-    return (
-        [
-            (
-                _UPSERT_SQL.format(", ".join(["(%s, %s, %s, %s)"] * len(rows))),
-                [p for w, c, m, a in rows for p in (uuid_param(w), c, m, a)],
-            )
-        ]
-        if rows
-        else []
-    )
-
-
-def outflow_24h(*, wallet_id: uuid.UUID, currency: str, now: datetime | None = None) -> int:
-    """Money committed to leave the wallet in the trailing 24 hours, in minor units of `currency`."""
+def outflow_24h(*, wallet_id: uuid.UUID, currency: str | None = None, now: datetime | None = None) -> int:
+    """Money committed to leave the wallet in the trailing 24 hours, in minor units of the base
+    currency, whatever currency it left in (`currency` is accepted for callers of the per-currency
+    count and ignored)."""
     minute = epoch_minute(now or timezone.now())
-    total = OutflowBucket.objects.filter(
-        wallet_id=wallet_id, currency=currency, minute__gt=minute - WINDOW_MINUTES, minute__lte=minute
+    total = VelocityBucket.objects.filter(
+        wallet_id=wallet_id, minute__gt=minute - WINDOW_MINUTES, minute__lte=minute
     ).aggregate(total=Sum("amount"))["total"]
     return max(total or 0, 0)
 
@@ -96,5 +43,17 @@ def outflow_24h(*, wallet_id: uuid.UUID, currency: str, now: datetime | None = N
 def outflow_buckets_prune(*, now: datetime | None = None) -> int:
     """Delete buckets that left the window more than an hour ago. Returns how many."""
     cutoff = epoch_minute(now or timezone.now()) - WINDOW_MINUTES - 60
-    deleted, _ = OutflowBucket.objects.filter(minute__lt=cutoff).delete()
+    deleted, _ = VelocityBucket.objects.filter(minute__lt=cutoff).delete()
     return deleted
+
+
+def limit_of(wallet_id: uuid.UUID) -> int:
+    """The wallet's 24 h outflow limit, in minor units of the base currency: its own `WalletLimit`,
+    else `WALLET_DEFAULT_LIMIT`. Registered with the ledger at start-up (`wallets.services.
+    limit_source_register`), which reads it before the lock and checks it under the lock."""
+    from django.conf import settings
+
+    from .models import WalletLimit
+
+    limit = WalletLimit.objects.filter(wallet_id=wallet_id).values_list("daily_limit", flat=True).first()
+    return settings.WALLET_DEFAULT_LIMIT if limit is None else limit

@@ -43,6 +43,11 @@ class PersonSubmissionSerializer(InputSerializer):
     document_reference = serializers.CharField(
         max_length=100, help_text="The identity document's number or the provider's document token."
     )
+    email = serializers.EmailField(
+        max_length=254,
+        required=False,
+        help_text="Contact email (optional): stored encrypted; officers find it through a blind index.",
+    )
 
     class Meta:
         ref_name = "PersonSubmission"

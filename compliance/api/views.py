@@ -84,6 +84,7 @@ class KycPersonView(APIView):
             date_of_birth=data["date_of_birth"],
             document_number=data["document_reference"],
             address=data["address"],
+            email=data.get("email", ""),
         )
         return _submitted(profile)
 

@@ -192,3 +192,20 @@ def test_an_owner_sees_and_changes_only_its_own_profile(kyc, caller):
     assert post(other, "/v1/kyc/person", {**PERSON, "legal_name": "Mallory"}).status_code == 202
     mine = KycProfile.objects.get(owner_id=caller)
     assert mine.legal_name == "Ada Lovelace" and KycProfile.objects.count() == 2
+
+
+def test_an_email_given_with_the_submission_is_kept_encrypted_and_found_by_its_blind_index(kyc, caller):
+    from compliance import blind_index
+    from compliance.models import PiiSearchToken
+
+    response = post(kyc, "/v1/kyc/person", {**PERSON, "email": "Ada@Example.org"})
+    assert response.status_code == 202, response.json()
+    assert "Example" not in response.content.decode()
+    profile = KycProfile.objects.get(owner_id=caller)
+    assert profile.email == "Ada@Example.org"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT email FROM {KycProfile._meta.db_table} WHERE owner_id = %s", [caller])
+        assert "Example" not in cursor.fetchone()[0]
+    wanted = blind_index.digest(PiiSearchToken.Kind.EMAIL, blind_index.normalise(" ada@example.ORG "))
+    assert PiiSearchToken.objects.filter(profile=profile, digest=wanted).exists()
+    assert post(kyc, "/v1/kyc/person", {**PERSON, "email": "not-an-email"}).status_code == 400

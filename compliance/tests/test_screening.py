@@ -12,10 +12,10 @@ import pytest
 from django.utils import timezone
 
 from compliance import screening, velocity
-from compliance.models import AuditEntry, KycProfile, OutflowBucket, RiskAssessment, WalletLimit
+from compliance.models import AuditEntry, KycProfile, RiskAssessment, WalletLimit
 from compliance.tests.factories import profile
 from wallets import services as ledger
-from wallets.models import Event, Wallet
+from wallets.models import Event, VelocityBucket, Wallet
 from wallets.tests.factories import WalletFactory, funded
 
 pytestmark = pytest.mark.django_db
@@ -175,7 +175,7 @@ def test_a_per_wallet_override_replaces_the_default(verified_wallet, settings):
 def test_velocity_reads_a_bounded_range_of_buckets(verified_wallet, django_assert_num_queries):
     for i in range(5):
         hold(verified_wallet, 10_00, ref=f"h{i}")
-    assert OutflowBucket.objects.filter(wallet_id=verified_wallet.id).count() <= 5
+    assert VelocityBucket.objects.filter(wallet_id=verified_wallet.id).count() <= 5
     with django_assert_num_queries(1):
         assert velocity.outflow_24h(wallet_id=verified_wallet.id, currency="USD") == 50_00
 
@@ -187,7 +187,7 @@ def test_old_buckets_are_pruned(verified_wallet):
     assert outflow_buckets_prune() == 0
     with mock.patch("compliance.velocity.timezone.now", return_value=timezone.now() + timedelta(hours=26)):
         assert outflow_buckets_prune() == 1
-    assert not OutflowBucket.objects.exists()
+    assert not VelocityBucket.objects.exists()
 
 
 # --- risk score -----------------------------------------------------------------------------------

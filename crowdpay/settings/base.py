@@ -230,10 +230,11 @@ SAGA_WORKER_ALIVE_SECONDS = env.float("SAGA_WORKER_ALIVE_SECONDS", default=10.0)
 # How long the sweeper trusts a saga's queued mark (beyond its countdown) when it cannot prove it
 # stale (the queue or the worker keys unreadable): a bound, not the recovery path. Unset: 600 s.
 SAGA_QUEUED_MARK_SECONDS = env.float("SAGA_QUEUED_MARK_SECONDS", default=None)
-# The 24 h outflow limit per wallet, in minor units of the wallet's base currency.
+# The 24 h outflow limit per wallet, in minor units of VELOCITY_BASE_CURRENCY (every outflow is
+# converted to it with the FX rates table before it counts: wallets.fx.to_base).
 WALLET_DEFAULT_LIMIT = env.int("WALLET_DEFAULT_LIMIT", default=10000_00)
-# The currency velocity (the 24 h outflow) is counted and limited in by the ledger engine v2
-# (`wallets.plan`): outflows in other currencies are converted with the FX rates before the lock.
+# The currency the 24 h outflow is counted and limited in: each outflow is converted with the FX
+# rates before the lock, and the executor checks the wallet's limit under the lock (wallets.plan).
 VELOCITY_BASE_CURRENCY = env.str("VELOCITY_BASE_CURRENCY", default="USD")
 # A ledger transaction rolled back on a deadlock or serialization failure runs again this many times
 # (wallets.ledger.retrying). A backstop: the lock order keeps deadlocks out; 0 turns it off.

@@ -7,6 +7,8 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 T = TypeVar("T", bound="PersonSubmission")
 
 
@@ -19,6 +21,7 @@ class PersonSubmission:
         address (str):
         country (str): ISO 3166-1 alpha-2 country code (DE, US, …).
         document_reference (str): The identity document's number or the provider's document token.
+        email (str | Unset): Contact email (optional): stored encrypted; officers find it through a blind index.
     """
 
     legal_name: str
@@ -26,6 +29,7 @@ class PersonSubmission:
     address: str
     country: str
     document_reference: str
+    email: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -39,6 +43,8 @@ class PersonSubmission:
 
         document_reference = self.document_reference
 
+        email = self.email
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -50,6 +56,8 @@ class PersonSubmission:
                 "document_reference": document_reference,
             }
         )
+        if email is not UNSET:
+            field_dict["email"] = email
 
         return field_dict
 
@@ -66,12 +74,15 @@ class PersonSubmission:
 
         document_reference = d.pop("document_reference")
 
+        email = d.pop("email", UNSET)
+
         person_submission = cls(
             legal_name=legal_name,
             date_of_birth=date_of_birth,
             address=address,
             country=country,
             document_reference=document_reference,
+            email=email,
         )
 
         person_submission.additional_properties = d

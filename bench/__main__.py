@@ -33,6 +33,9 @@ def _setup_django(target: config.Target) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "crowdpay.settings.base"
     # DEBUG would keep a log of every query: not what production runs.
     os.environ["DEBUG"] = "False"
+    # The sealer runs as a process of its own beside the parts (as the beat task does when deployed),
+    # not inline after every movement as under `make run` with no broker.
+    os.environ["EVENT_SEAL_AFTER_COMMIT"] = "False"
     import django
 
     django.setup()

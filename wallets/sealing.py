@@ -108,5 +108,8 @@ def seal_after_commit() -> None:
     """For the writer: when Celery runs tasks eagerly (no broker, `make run`), no beat seals the
     queue, so seal right after this transaction commits, outside its locks. With a broker, the beat
     task does it and this does nothing."""
-    if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+    after_commit = getattr(settings, "EVENT_SEAL_AFTER_COMMIT", None)
+    if after_commit is None:
+        after_commit = getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False)
+    if after_commit:
         transaction.on_commit(_seal_quietly)

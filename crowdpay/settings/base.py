@@ -253,6 +253,9 @@ EVENT_HMAC_KEYS = env.str("EVENT_HMAC_KEYS", default=f"dev1:{_dev_key('event-hma
 # an unsealed tail may grow before verify_events reports it as tampering (seals deleted, sealer down).
 EVENT_SEAL_INTERVAL_SECONDS = env.float("EVENT_SEAL_INTERVAL_SECONDS", default=1.0)
 EVENT_SEAL_MAX_AGE_SECONDS = env.float("EVENT_SEAL_MAX_AGE_SECONDS", default=60.0)
+# Seal a movement's new heads right after it commits, in the writer (unset: when tasks run eagerly,
+# i.e. no broker and so no beat, as under `make run`). The bench turns it off: it runs a sealer process.
+EVENT_SEAL_AFTER_COMMIT = env.bool("EVENT_SEAL_AFTER_COMMIT", default=None)
 CELERY_BEAT_SCHEDULE["wallets-seal-heads"] = {
     "task": "wallets.tasks.seal_heads",
     "schedule": EVENT_SEAL_INTERVAL_SECONDS,

@@ -7,12 +7,12 @@ class ComplianceConfig(AppConfig):
     verbose_name = "Compliance"
 
     def ready(self) -> None:
-        from wallets import services as ledger
+        from wallets import limits
 
         from . import roles, velocity
 
         # the ledger checks each outflow against the wallet's limit under the wallet's lock
-        ledger.limit_source_register(velocity.limit_of)
+        limits.register(default=velocity.default_limit, own=velocity.own_limit)
 
         post_migrate.connect(roles.on_post_migrate, sender=self, dispatch_uid="compliance-officer-group")
         # the blind index of names and emails follows every save of a profile (compliance.blind_index)

@@ -12,7 +12,8 @@ executor writes under the wallet lock, amounts converted with `wallets.fx.to_bas
 minute-grained: (now - 1440 min, now].
 
 The limit is `WalletLimit.daily_limit` for the wallet, else `settings.WALLET_DEFAULT_LIMIT`, in minor
-units of the base currency.
+units of the base currency. Both are registered with the ledger (`wallets.limits`): the default goes
+into each plan, the wallet's own is read under the wallet's lock inside the executor's call.
 """
 
 from __future__ import annotations
@@ -47,13 +48,18 @@ def outflow_buckets_prune(*, now: datetime | None = None) -> int:
     return deleted
 
 
-def limit_of(wallet_id: uuid.UUID) -> int:
-    """The wallet's 24 h outflow limit, in minor units of the base currency: its own `WalletLimit`,
-    else `WALLET_DEFAULT_LIMIT`. Registered with the ledger at start-up (`wallets.services.
-    limit_source_register`), which reads it before the lock and checks it under the lock."""
+def default_limit() -> int | None:
+    """The 24 h outflow limit of a wallet with none of its own (`WALLET_DEFAULT_LIMIT`), in minor
+    units of the base currency. Registered with the ledger at start-up (`wallets.limits`)."""
     from django.conf import settings
 
+    return settings.WALLET_DEFAULT_LIMIT
+
+
+def own_limit(wallet_id: uuid.UUID) -> int | None:
+    """The wallet's own limit (`WalletLimit`), or None. The ledger reads it under the wallet's lock:
+    on PostgreSQL through `wallet_outflow_limit(uuid)` (migration 0009, the same read in SQL), on
+    SQLite by calling this."""
     from .models import WalletLimit
 
-    limit = WalletLimit.objects.filter(wallet_id=wallet_id).values_list("daily_limit", flat=True).first()
-    return settings.WALLET_DEFAULT_LIMIT if limit is None else limit
+    return WalletLimit.objects.filter(wallet_id=wallet_id).values_list("daily_limit", flat=True).first()

@@ -24,14 +24,17 @@ Deadlocks and serialization failures are run again by `ledger.retrying` (a backs
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
+from collections.abc import Mapping
 from functools import cache
 from typing import Protocol
 
 from django.db import connection, transaction
 from django.db.models import F
 
+from . import limits
 from .chain import next_link
 from .errors import LedgerError, LedgerErrorCode
 from .models import Balance, Event, Hold, JournalEntry, Posting, UnsealedHead, VelocityBucket, Wallet
@@ -64,6 +67,8 @@ class PostgresExecutor:
         if isinstance(result, str):
             result = json.loads(result)
         if result.get("code"):
+            if result["code"] == LedgerErrorCode.FOLLOWED_KIND:
+                _learn({_as_uuid(result["wallet_id"]): result["kind"]})
             raise _refuse(result["code"], result.get("detail", ""), result.get("wallet_id"))
         return Outcome(
             journal_id=_as_uuid(result["journal_id"]) if result.get("journal_id") else None,
@@ -72,6 +77,7 @@ class PostgresExecutor:
             noop=bool(result.get("noop")),
             balances=[(_as_uuid(w), c, before, after) for w, c, before, after in result.get("balances", [])],
             events=[(_as_uuid(w), v, t) for w, v, t in result.get("events", [])],
+            kinds=_learn({_as_uuid(w): k for w, k in (result.get("kinds") or {}).items()}),
         )
 
 
@@ -89,7 +95,8 @@ class OrmExecutor:
         rows = Wallet.objects.filter(id__in=ids).order_by("id")
         if connection.features.has_select_for_update:
             rows = rows.select_for_update(no_key=True)
-        wallets = {w.id: w for w in rows.only("id", "status", "version", "head_link")}
+        wallets = {w.id: w for w in rows.only("id", "kind", "status", "version", "head_link")}
+        kinds = _learn({w.id: w.kind for w in wallets.values()})
         # 2. idempotency
         if plan.journal_reference is not None:
             found = JournalEntry.objects.filter(reference=plan.journal_reference).values_list("id", "kind").first()
@@ -99,11 +106,11 @@ class OrmExecutor:
                         "reference_conflict",
                         f"reference {plan.journal_reference!r} was already used for a {found[1]} entry",
                     )
-                return Outcome(journal_id=found[0], replay=True)
+                return Outcome(journal_id=found[0], replay=True, kinds=kinds)
         if plan.hold_reference is not None:
             hold_id = Hold.objects.filter(reference=plan.hold_reference).values_list("id", flat=True).first()
             if hold_id is not None:
-                return Outcome(hold_id=hold_id, replay=True)
+                return Outcome(hold_id=hold_id, replay=True, kinds=kinds)
         # 3. statuses
         for wallet_id, access in sorted(plan.wallets):
             wallet = wallets.get(wallet_id)
@@ -112,6 +119,10 @@ class OrmExecutor:
             if wallet.status not in access.statuses:
                 code = "wallet_closed" if wallet.status == Wallet.Status.CLOSED else "wallet_frozen"
                 raise _refuse(code, f"wallet {wallet_id} is {wallet.status.lower()}", wallet_id)
+        # 3a. a movement sent alone that a follower would want after all
+        for wallet_id, kind in plan.refuse_kinds:
+            if kinds.get(wallet_id) == kind:
+                raise _refuse("followed_kind", f"wallet {wallet_id} is a {kind} wallet: followed", wallet_id)
         # 3b. a status change
         if plan.status is not None:
             wallet = wallets[plan.status.wallet_id]
@@ -130,7 +141,7 @@ class OrmExecutor:
             if status is None:
                 raise _refuse("hold_not_found", f"hold {change.id} does not exist")
             if status == Hold.Status.RELEASED and change.released_ok:
-                return Outcome(noop=True)
+                return Outcome(noop=True, kinds=kinds)
             if status != Hold.Status.HELD:
                 raise _refuse("hold_not_active", f"hold {change.id} is {status.lower()}")
         # 5. balances, ascending id, then funds
@@ -150,21 +161,23 @@ class OrmExecutor:
                 )
         # 6. velocity
         for check in plan.velocity:
-            if check.limit is None:
+            own = limits.own(check.wallet_id) if check.own_limit else None
+            limit = own if own is not None else check.limit
+            if limit is None:
                 continue
             spent = sum(
                 VelocityBucket.objects.filter(
                     wallet_id=check.wallet_id, minute__gt=check.minute - WINDOW_MINUTES, minute__lte=check.minute
                 ).values_list("amount", flat=True)
             )
-            if max(spent, 0) + check.amount > check.limit:
+            if max(spent, 0) + check.amount > limit:
                 raise _refuse(
                     "velocity_limit_exceeded",
-                    f"24 h outflow would be {max(spent, 0) + check.amount}, above the limit {check.limit}",
+                    f"24 h outflow would be {max(spent, 0) + check.amount}, above the limit {limit}",
                     check.wallet_id,
                 )
         # 7. write
-        outcome = Outcome()
+        outcome = Outcome(kinds=kinds)
         for wallet_id, currency, d_posted, d_held in sorted(plan.deltas):
             balance = balances.get((wallet_id, currency))
             if balance is None:
@@ -248,25 +261,60 @@ class OrmExecutor:
 
 class Follower(Protocol):
     """An app's rows that go with a movement, written with the ORM after the executor returns, in
-    the same transaction. `wants(plan)` decides before the call, without a query that needs the
-    locks (a movement nobody follows runs alone: one round trip); `write(plan, outcome)` writes."""
+    the same transaction.
 
-    def wants(self, plan: MovementPlan) -> bool: ...
+    - `wants(plan, kinds)`: whether it writes for this movement, given the kinds of its wallets
+      (`kinds` may lack some: a wallet's kind is known to a process once a movement of it was run
+      here; after the executor, `Outcome.kinds` has them all). No query.
+    - `guards(plan, kinds)`: the (wallet, kind) pairs of wallets whose kind is not in `kinds` and
+      would make it want the movement. Sent alone, the movement is refused by the executor if one of
+      them is of that kind (`MovementPlan.refuse_kinds`), having written nothing, and run again with
+      its followers: the look-up of a kind costs no round trip of its own.
+    - `write(plan, outcome)`: its rows."""
+
+    def wants(self, plan: MovementPlan, kinds: Mapping[uuid.UUID, str]) -> bool: ...
+
+    def guards(self, plan: MovementPlan, kinds: Mapping[uuid.UUID, str]) -> list[tuple[uuid.UUID, str]]: ...
 
     def write(self, plan: MovementPlan, outcome: Outcome) -> None: ...
 
 
 FOLLOWERS: list[Follower] = []
 
+# What this process knows of wallet kinds (a wallet's kind never changes), learned from every
+# executor's answer. Bounded: forgotten wholesale past the size, learned again as movements run.
+_KNOWN_KINDS: dict[uuid.UUID, str] = {}
+_KNOWN_KINDS_MAX = 200_000
+
+
+def _learn(kinds: dict[uuid.UUID, str]) -> dict[uuid.UUID, str]:
+    if len(_KNOWN_KINDS) + len(kinds) > _KNOWN_KINDS_MAX:
+        _KNOWN_KINDS.clear()
+    _KNOWN_KINDS.update(kinds)
+    return kinds
+
+
+def known_kinds() -> Mapping[uuid.UUID, str]:
+    return _KNOWN_KINDS
+
 
 def followed(plan: MovementPlan) -> bool:
-    return any(follower.wants(plan) for follower in FOLLOWERS)
+    """Before the call: whether a follower wants the movement, from the kinds known here."""
+    return any(follower.wants(plan, _KNOWN_KINDS) for follower in FOLLOWERS)
+
+
+def guarded(plan: MovementPlan) -> MovementPlan:
+    """The plan to send alone: refused by the executor if a wallet of unknown kind turns out to be
+    one a follower wants (`Follower.guards`)."""
+    refuse = [pair for follower in FOLLOWERS for pair in follower.guards(plan, _KNOWN_KINDS)]
+    return dataclasses.replace(plan, refuse_kinds=tuple(refuse)) if refuse else plan
 
 
 def follow(plan: MovementPlan, outcome: Outcome) -> None:
-    """Inside the movement's transaction, after the executor: every follower that wants it writes."""
+    """Inside the movement's transaction, after the executor: every follower that wants it writes
+    (the kinds of all its wallets are known now)."""
     for follower in FOLLOWERS:
-        if follower.wants(plan):
+        if follower.wants(plan, outcome.kinds):
             follower.write(plan, outcome)
 
 

@@ -7,7 +7,8 @@ How a movement runs:
 1. `wallets.services` builds the plan before any transaction: amounts, currencies, the same-wallet
    refusal, the events with their uid and keyed mac (`chain.event_mac`), the balance changes derived
    from the events (`projection.effects`, the one rule), the balanced journal, the holds, the
-   velocity buckets (amounts in `VELOCITY_BASE_CURRENCY`, converted with `fx.to_base`).
+   velocity buckets (amounts in `VELOCITY_BASE_CURRENCY`, converted with `fx.to_base`) and the
+   default limit (`wallets.limits`; a wallet's own limit is read by the executor under its lock).
 2. The executor runs it: on PostgreSQL one call of `ledger_execute(plan jsonb)` (wallets/sql), which
    locks, checks under the locks (statuses, hold states, funds, velocity limits, the idempotency
    reference) and writes everything, chain links included; a refusal comes back as a code and
@@ -17,9 +18,12 @@ How a movement runs:
    transfer, an FX quote's `used_at`, a pledge row, a status change's webhook message) or a follower
    registered in `wallets.executor.FOLLOWERS` (the pods' contributions projection, the webhooks'
    balance monitors, which decide on `Outcome.balances`, each balance's available funds before and
-   after). A follower says before the call whether it wants the movement (`wants(plan)`), so
-   that a movement nobody follows, with nothing after it, runs alone: outside a caller's
-   transaction the executor's one statement is the whole transaction, one round trip on PostgreSQL.
+   after). A follower says before the call whether it wants the movement (`wants(plan, kinds)`,
+   from the wallet kinds the executor's answers taught this process, no query), so that a movement
+   nobody follows, with nothing after it, runs alone: outside a caller's transaction the executor's
+   one statement is the whole transaction, one round trip on PostgreSQL. A wallet whose kind is not
+   known yet is guarded (`executor.guarded`): the executor refuses the movement, writing nothing, if
+   that wallet is of a kind a follower wants, and the movement runs again with its followers.
 4. An owning app that must decide under the wallet locks what the movement appends (a CrowdPod's
    membership rules, which pledges of a batch to capture, refunds re-planned under the pod's lock)
    first runs a `plan.lock_plan` inside its transaction (the executor takes the locks, ascending id,

@@ -104,12 +104,15 @@ class PlanHoldChange:
 @dataclass(frozen=True)
 class PlanVelocity:
     """Outflow in the base currency: `amount` (negative for a release) is added to the bucket of
-    `minute`; when `limit` is set, the trailing 24 hours plus `amount` must stay within it."""
+    `minute`. The trailing 24 hours plus `amount` must stay within the limit: the wallet's own limit,
+    read by the executor under the wallet's lock when `own_limit` (`wallets.limits`), else `limit`
+    (the default); with neither, nothing is checked."""
 
     wallet_id: uuid.UUID
     minute: int
     amount: int
     limit: int | None
+    own_limit: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,10 @@ class MovementPlan:
     hold_changes: tuple[PlanHoldChange, ...] = ()
     velocity: tuple[PlanVelocity, ...] = ()
     status: PlanStatus | None = None
+    # (wallet, kind): refuse (`followed_kind`, nothing written) if the wallet is of that kind. Set by
+    # `services._run` when a movement runs alone although a follower would want it for a wallet of
+    # that kind whose kind this process does not know yet (`executor.guarded`).
+    refuse_kinds: tuple[tuple[uuid.UUID, str], ...] = ()
 
     def __post_init__(self) -> None:
         ids = [w for w, _ in self.wallets]
@@ -221,7 +228,13 @@ class MovementPlan:
                 for c in self.hold_changes
             ],
             "velocity": [
-                {"wallet_id": str(v.wallet_id), "minute": v.minute, "amount": v.amount, "limit": v.limit}
+                {
+                    "wallet_id": str(v.wallet_id),
+                    "minute": v.minute,
+                    "amount": v.amount,
+                    "limit": v.limit,
+                    "own_limit": v.own_limit,
+                }
                 for v in self.velocity
             ],
             "status": None
@@ -232,6 +245,7 @@ class MovementPlan:
                 "target": self.status.target,
                 "require_empty": self.status.require_empty,
             },
+            "refuse_kinds": [{"wallet_id": str(w), "kind": k} for w, k in self.refuse_kinds],
         }
 
 
@@ -273,11 +287,16 @@ def _wallet(wallet_id: uuid.UUID, currency: str, amount: int) -> PlanPosting:
 
 @dataclass(frozen=True)
 class Outflow:
-    """Velocity of one outflow: the amount in the base currency and the wallet's limit in it (None:
-    counted, not checked under the lock; compliance screening checks it before the movement)."""
+    """Velocity of one outflow: the amount in the base currency, the default limit in it, and whether
+    the wallet's own limit (read under the lock) overrides it (see `PlanVelocity`)."""
 
     base_amount: int
     limit: int | None
+    own_limit: bool = False
+
+    def counted(self, wallet_id: uuid.UUID, now: datetime) -> PlanVelocity:
+        """This outflow in `wallet_id`'s bucket of the minute `now`."""
+        return PlanVelocity(wallet_id, epoch_minute(now), self.base_amount, self.limit, self.own_limit)
 
 
 def credit_plan(
@@ -387,9 +406,7 @@ def transfer_plan(
         now=now,
     )
     events.insert(0, PlanEvent.make(from_wallet_id, EventType.TRANSFER_INITIATED, initiated, now))
-    velocity: tuple[PlanVelocity, ...] = ()
-    if outflow is not None:
-        velocity = (PlanVelocity(from_wallet_id, epoch_minute(now), outflow.base_amount, outflow.limit),)
+    velocity = (outflow.counted(from_wallet_id, now),) if outflow is not None else ()
     return MovementPlan(
         kind="transfer",
         now=now,
@@ -460,9 +477,7 @@ def hold_plan(
     now, hold_id = timezone.now(), uuid.uuid4()
     payload = {"amount": amount, "currency": currency, "hold_id": str(hold_id), "reference": reference, **data}
     events = [PlanEvent.make(wallet_id, event, payload, now)]
-    velocity: tuple[PlanVelocity, ...] = ()
-    if outflow is not None:
-        velocity = (PlanVelocity(wallet_id, epoch_minute(now), outflow.base_amount, outflow.limit),)
+    velocity = (outflow.counted(wallet_id, now),) if outflow is not None else ()
     return MovementPlan(
         kind="hold",
         now=now,
@@ -797,3 +812,4 @@ class Outcome:
     noop: bool = False
     balances: list[tuple[uuid.UUID, str, int, int]] = field(default_factory=list)
     events: list[tuple[uuid.UUID, int, str]] = field(default_factory=list)
+    kinds: dict[uuid.UUID, str] = field(default_factory=dict)  # the kind of each wallet locked

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from crowdpay.errors import require_reason
 
-from . import executor, ledger, sealing
+from . import executor, ledger, limits, sealing
 from . import plan as plans
 from .currencies import validate_amount, validate_currency
 from .errors import LedgerError, LedgerErrorCode
@@ -59,12 +59,19 @@ def _journal_lookup(reference: str, kind: str) -> Callable[[], uuid.UUID | None]
 
 
 def _run(plan: MovementPlan, then: Callable[[Outcome], T] | None = None) -> tuple[Outcome, T | None]:
-    """Run one plan. With nothing to do after it (no `then`, no follower wants it) and no caller's
-    transaction, the executor call is the whole transaction (one round trip on PostgreSQL).
-    Otherwise one transaction: the executor, then the followers' rows (`executor.follow`), then
+    """Run one plan. With nothing to do after it (no `then`, no follower wants it as far as the kinds
+    known here tell) and no caller's transaction, the executor call is the whole transaction (one
+    round trip on PostgreSQL), guarded against a wallet of unknown kind that a follower wants
+    (`executor.guarded`: then it is refused, having written nothing, and runs as below). Otherwise
+    one transaction: the executor, then the followers' rows (`executor.follow`), then
     `then(outcome)`, all or nothing. A refusal raises `LedgerError` having written nothing."""
     if then is None and not executor.followed(plan):
-        return executor.execute(plan), None
+        try:
+            return executor.execute(executor.guarded(plan)), None
+        except LedgerError as exc:
+            if exc.code != LedgerErrorCode.FOLLOWED_KIND:
+                raise
+            # a wallet of a kind a follower wants, unknown here until now: nothing was written
 
     def write() -> tuple[Outcome, T | None]:
         with transaction.atomic():
@@ -197,32 +204,24 @@ def wallet_credit(
 # --- holds ----------------------------------------------------------------------------------------
 
 
-# The 24 h outflow limit of a wallet, in minor units of the base currency, or None (not checked):
-# compliance owns the limits (`WalletLimit`, `WALLET_DEFAULT_LIMIT`) and registers where to read them
-# at start-up, so wallets imports no compliance code.
-_limit_source: list[Callable[[uuid.UUID], int | None]] = []
-
-
-def limit_source_register(source: Callable[[uuid.UUID], int | None]) -> None:
-    """Called once at start-up (compliance's AppConfig.ready); a second call replaces the first."""
-    _limit_source[:] = [source]
-
-
 def _outflow(amount: int, currency: str, wallet_id: uuid.UUID | None = None) -> plans.Outflow | None:
-    """An outflow's velocity weight in the base currency (`fx.to_base`, the local rates table) and the
-    wallet's limit, both read before any lock; the executor adds the trailing 24 h under the wallet's
-    lock and refuses (`velocity_limit_exceeded`) what would pass the limit, so two outflows racing
-    each other cannot both pass it. With no rate for the currency it is not counted (logged):
-    screening, which runs before, declines what it cannot weigh. Without `wallet_id` (an outflow
-    given back) no limit is read."""
+    """An outflow's velocity weight in the base currency (`fx.to_base`, the local rates table, before
+    any lock) and, for a wallet's outflow, the limit to check it against: the default one goes into
+    the plan, the wallet's own is read by the executor under the wallet's lock (`wallets.limits`),
+    which adds the trailing 24 h and refuses (`velocity_limit_exceeded`) what would pass the limit, so
+    two outflows racing each other cannot both pass it. With no rate for the currency it is not
+    counted (logged): screening, which runs before, declines what it cannot weigh. Without
+    `wallet_id` (an outflow given back) no limit is checked."""
     try:
-        limit = _limit_source[0](wallet_id) if _limit_source and wallet_id is not None else None
-        return plans.Outflow(base_amount=to_base(amount, currency), limit=limit)
+        base_amount = to_base(amount, currency)
     except LedgerError as exc:
         if exc.code not in (LedgerErrorCode.FX_RATE_UNAVAILABLE, LedgerErrorCode.FX_UNAVAILABLE):
             raise
         log.warning("no %s rate to weigh an outflow of %s in the base currency: not counted", currency, amount)
         return None
+    if wallet_id is None:
+        return plans.Outflow(base_amount=base_amount, limit=None, own_limit=False)
+    return plans.Outflow(base_amount=base_amount, limit=limits.default(), own_limit=True)
 
 
 def _hold_lookup(reference: str) -> Callable[[], Hold | None]:

@@ -10,8 +10,8 @@ The paying member is the paying wallet's owner.
 `follower` is a `wallets.executor.FOLLOWERS` entry: after a movement that pays into (or refunds
 out of) a pod, its upserts are written with the ORM in the movement's own transaction, under the
 locks of both wallets (so the row lock they take is always behind those, inside the ledger's lock
-order). A movement that touches no POD wallet is not followed (a wallet's kind never changes, so
-it is asked once per wallet and process, `_is_pod`). `projection` is registered with
+order). A movement that touches no POD wallet is not followed; the kinds come from the executor's
+answers (`wallets.executor.known_kinds`), with no query of their own. `projection` is registered with
 `wallets.integrity`: `replay_events` rebuilds the rows from the events and `reconcile` reports
 any difference.
 """
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from functools import lru_cache
+from collections.abc import Mapping
 
 from django.db import transaction
 from django.db.models import F
@@ -50,17 +50,13 @@ def _change(append_wallet: object, data: dict) -> tuple[uuid.UUID, uuid.UUID, st
     return None
 
 
-@lru_cache(maxsize=65536)
-def _is_pod(wallet_id: uuid.UUID) -> bool:
-    """A wallet's kind never changes: asked once per wallet and process, outside any transaction."""
-    return Wallet.objects.filter(pk=wallet_id, kind=Wallet.Kind.POD).exists()
-
-
-def _changes(plan: MovementPlan) -> list[tuple[uuid.UUID, uuid.UUID, str, int, int]]:
+def _credits(plan: MovementPlan) -> list[tuple[uuid.UUID, uuid.UUID, str, int, int]]:
+    """Every (pod?, paying wallet, currency, paid in, refunded) the movement's credits would be, if
+    the wallet credited (paid in) or paying (refunded) is a pod."""
     changes = []
     for event in plan.events:
         change = _change(event.wallet_id, event.data) if event.type == EventType.WALLET_CREDITED else None
-        if change is not None and _is_pod(change[0]):
+        if change is not None:
             changes.append(change)
     return changes
 
@@ -68,13 +64,20 @@ def _changes(plan: MovementPlan) -> list[tuple[uuid.UUID, uuid.UUID, str, int, i
 class Follower:
     """The ledger executor's follower (`wallets.executor.FOLLOWERS`): after a movement that pays into
     (or refunds out of) a pod, in its transaction and under the locks of both wallets, the
-    contribution rows. A movement that touches no pod is not followed (it runs alone)."""
+    contribution rows. A movement that touches no pod is not followed (it runs alone); one whose
+    credited wallet's kind is not known in this process yet runs alone guarded: refused by the
+    executor if that wallet is a pod, then run again followed (`wallets.executor.Follower`)."""
 
-    def wants(self, plan: MovementPlan) -> bool:
-        return bool(_changes(plan))
+    def wants(self, plan: MovementPlan, kinds: Mapping[uuid.UUID, str]) -> bool:
+        return any(kinds.get(change[0]) == Wallet.Kind.POD for change in _credits(plan))
+
+    def guards(self, plan: MovementPlan, kinds: Mapping[uuid.UUID, str]) -> list[tuple[uuid.UUID, str]]:
+        return [(change[0], Wallet.Kind.POD.value) for change in _credits(plan) if change[0] not in kinds]
 
     def write(self, plan: MovementPlan, outcome: Outcome) -> None:
-        for pod, payer, currency, paid_in, refunded in _changes(plan):
+        for pod, payer, currency, paid_in, refunded in _credits(plan):
+            if outcome.kinds.get(pod) != Wallet.Kind.POD:
+                continue
             updated = PodContribution.objects.filter(pod_id=pod, wallet_id=payer, currency=currency).update(
                 paid_in=F("paid_in") + paid_in, refunded=F("refunded") + refunded
             )

@@ -1,15 +1,19 @@
 -- ledger_execute(plan jsonb) returns jsonb: one movement, in one call, the rows locked only here.
--- Installed by migration wallets.0009_ledger_execute; called by wallets.executor.PostgresExecutor.
--- The plan is built and validated in Python (wallets.plan.MovementPlan.as_json): the macs are in
--- it, the key never is. This function only takes the locks, checks what needs them and writes.
+-- Installed by migrations wallets.0009_ledger_execute and 0011_outflow_limit_under_lock; called by
+-- wallets.executor.PostgresExecutor. The plan is built and validated in Python
+-- (wallets.plan.MovementPlan.as_json): the macs are in it, the key never is. This function only
+-- takes the locks, checks what needs them and writes.
 --
 -- Order: 1. lock the wallets, ascending id, FOR NO KEY UPDATE (no foreign-key check waits on them);
 -- 2. idempotency by reference (after the lock: a twin holding it has committed or rolled back);
--- 3. wallet statuses (and a status change's own rule); 4. hold states; 5. lock the balance rows, ascending id, and check the funds;
--- 6. velocity (trailing 24 h in the base currency); and only then 7. write: balances, heads (link =
--- sha256(prev_link || mac || version)), events, journal and postings, holds, velocity buckets,
--- unsealed heads. A refusal RETURNS {"code", "detail"} having written nothing: no exception, so a
--- caller's transaction stays usable.
+-- 3. wallet statuses, the kinds a plan sent alone must not meet (`refuse_kinds`, wallets.executor.
+-- guarded), a status change's own rule; 4. hold states; 5. lock the balance rows, ascending id, and
+-- check the funds; 6. velocity: the trailing 24 h in the base currency against the wallet's own limit
+-- (`wallet_outflow_limit(uuid)`, whose body compliance installs: wallets.limits), else the plan's;
+-- and only then 7. write: balances, heads (link = sha256(prev_link || mac || version)), events,
+-- journal and postings, holds, velocity buckets, unsealed heads. A refusal RETURNS {"code",
+-- "detail"} having written nothing: no exception, so a caller's transaction stays usable. The answer
+-- carries the kind of every wallet locked (a follower decides on them: wallets.executor.Follower).
 -- Every statement here reaches its rows by primary key or unique index (arrays, never a join on a
 -- row set whose size a cached generic plan would have to guess).
 -- A change to this file reaches a database only through a new migration that installs it again.
@@ -21,6 +25,7 @@ DECLARE
     -- the plan's wallets, ascending id, and what was read of each under its lock
     ids uuid[];
     accesses text[];
+    w_kind text[] := '{}';
     w_status text[] := '{}';
     w_version bigint[] := '{}';
     w_link text[] := '{}';
@@ -49,6 +54,7 @@ DECLARE
     found_id uuid;
     found_kind text;
     spent bigint;
+    lim bigint;
     hold_id uuid;
     moved jsonb := '[]'::jsonb;
     written jsonb := '[]'::jsonb;
@@ -57,10 +63,10 @@ BEGIN
       FROM jsonb_to_recordset(plan->'wallets') AS x(id uuid, access text);
 
     -- 1. the wallets, in ascending id order, read as they are locked
-    FOR r IN SELECT w.id, w.status, w.version, w.head_link FROM wallets_wallet w
+    FOR r IN SELECT w.id, w.kind, w.status, w.version, w.head_link FROM wallets_wallet w
               WHERE w.id = ANY(ids) ORDER BY w.id FOR NO KEY UPDATE LOOP
         i := array_position(ids, r.id);
-        w_status[i] := r.status; w_version[i] := r.version; w_link[i] := r.head_link; w_touched[i] := false;
+        w_kind[i] := r.kind; w_status[i] := r.status; w_version[i] := r.version; w_link[i] := r.head_link; w_touched[i] := false;
     END LOOP;
 
     -- 2. idempotency, after the lock: a twin that held it has committed or rolled back
@@ -92,6 +98,16 @@ BEGIN
                 'detail', format('wallet %s is %s', ids[i], lower(w_status[i])), 'wallet_id', ids[i]);
         END IF;
     END LOOP;
+
+    -- 3a. a movement sent alone that a follower wants after all (wallets.executor.guarded)
+    IF jsonb_array_length(coalesce(plan->'refuse_kinds', '[]')) > 0 THEN
+        FOR r IN SELECT x.wallet_id, x.kind FROM jsonb_to_recordset(plan->'refuse_kinds') AS x(wallet_id uuid, kind text) LOOP
+            IF w_kind[array_position(ids, r.wallet_id)] = r.kind THEN
+                RETURN jsonb_build_object('code', 'followed_kind', 'detail', format('wallet %s is a %s wallet: followed', r.wallet_id, r.kind),
+                    'wallet_id', r.wallet_id, 'kind', r.kind);
+            END IF;
+        END LOOP;
+    END IF;
 
     -- 3b. a status change: from the status the plan was built on, and a close only of an empty wallet
     IF jsonb_typeof(plan->'status') = 'object' THEN
@@ -153,13 +169,19 @@ BEGIN
 
     -- 6. velocity, under the wallet lock: two outflows of one wallet cannot both pass the limit
     IF jsonb_array_length(plan->'velocity') > 0 THEN
-        FOR r IN SELECT * FROM jsonb_to_recordset(plan->'velocity') AS x(wallet_id uuid, minute bigint, amount bigint, "limit" bigint) LOOP
-            IF r."limit" IS NOT NULL THEN
+        FOR r IN SELECT * FROM jsonb_to_recordset(plan->'velocity')
+                 AS x(wallet_id uuid, minute bigint, amount bigint, "limit" bigint, own_limit boolean) LOOP
+            -- the wallet's own limit, read here under its lock (wallets.limits), else the plan's default
+            lim := r."limit";
+            IF r.own_limit THEN
+                lim := coalesce(wallet_outflow_limit(r.wallet_id), lim);
+            END IF;
+            IF lim IS NOT NULL THEN
                 SELECT coalesce(sum(vb.amount), 0) INTO spent FROM wallets_velocitybucket vb
                  WHERE vb.wallet_id = r.wallet_id AND vb.minute > r.minute - 1440 AND vb.minute <= r.minute;
-                IF greatest(spent, 0) + r.amount > r."limit" THEN
+                IF greatest(spent, 0) + r.amount > lim THEN
                     RETURN jsonb_build_object('code', 'velocity_limit_exceeded',
-                        'detail', format('24 h outflow would be %s, above the limit %s', greatest(spent, 0) + r.amount, r."limit"),
+                        'detail', format('24 h outflow would be %s, above the limit %s', greatest(spent, 0) + r.amount, lim),
                         'wallet_id', r.wallet_id);
                 END IF;
             END IF;
@@ -244,6 +266,7 @@ BEGIN
     END IF;
 
     RETURN jsonb_build_object('journal_id', CASE WHEN jsonb_typeof(journal) = 'object' THEN journal->>'id' END,
-                              'hold_id', hold_id, 'balances', moved, 'events', written);
+                              'hold_id', hold_id, 'balances', moved, 'events', written,
+                              'kinds', jsonb_object(ids::text[], w_kind));
 END;
 $fn$;

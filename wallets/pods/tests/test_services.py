@@ -164,6 +164,26 @@ def test_every_payment_in_records_the_paying_member_and_replay_rebuilds_it():
     _ok()
 
 
+def test_a_payment_sent_alone_into_a_pod_this_process_does_not_know_yet_is_still_recorded_once():
+    # Sent alone, guarded (`executor.guarded`): the executor refuses it, writing nothing, because the
+    # credited wallet is a pod; it runs again with the contributions follower.
+    from wallets import executor
+
+    group = crew(members=1)
+    member = next(m for m in group.wallets if m != group.owner)
+    source = group.wallets[member].id
+    executor._KNOWN_KINDS.clear()
+    for amount in (7_00, 3_00):  # the second run knows the pod's kind: followed from the start
+        ledger_services.transfer_execute(
+            transfer_id=uuid.uuid4(), from_wallet_id=source, to_wallet_id=group.pod_id, amount=amount, currency="USD"
+        )
+        assert executor.known_kinds()[group.pod_id] == Wallet.Kind.POD
+    row = PodContribution.objects.get(pod_id=group.pod_id)
+    assert (row.member_id, row.paid_in, row.refunded) == (member, 10_00, 0)
+    assert Event.objects.filter(wallet_id=group.pod_id, type="WalletCredited").count() == 2
+    _ok()
+
+
 def test_a_transfer_into_a_user_wallet_records_no_contribution():
     group = crew(members=1)
     member = next(m for m in group.wallets if m != group.owner)

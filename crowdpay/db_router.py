@@ -187,6 +187,9 @@ def choose_replica(min_lsn: int | None) -> str | None:
 _UNSET = "<unset>"
 _WRITE_RE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|MERGE|COPY|TRUNCATE|CREATE|ALTER|DROP|LOCK)\b", re.IGNORECASE)
 _LOCK_RE = re.compile(r"\bFOR\s+(NO\s+KEY\s+)?(UPDATE|SHARE|KEY\s+SHARE)\b", re.IGNORECASE)
+# A write or a lock behind a SELECT: the ledger's movement (`wallets.executor`, one call that writes
+# in autocommit) and advisory locks.
+_CALL_RE = re.compile(r"^\s*SELECT\s+(ledger_execute|pg_advisory_\w*lock\w*)\s*\(", re.IGNORECASE)
 
 
 @dataclass
@@ -210,7 +213,7 @@ class RequestRoute:
 
     def watch_primary(self, execute, sql, params, many, context):
         """execute_wrapper on the primary: a write or a lock ends replica reads for this request."""
-        if not self.wrote and (_WRITE_RE.match(sql) or _LOCK_RE.search(sql)):
+        if not self.wrote and (_WRITE_RE.match(sql) or _CALL_RE.match(sql) or _LOCK_RE.search(sql)):
             self.wrote = True
         return execute(sql, params, many, context)
 

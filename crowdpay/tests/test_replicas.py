@@ -22,6 +22,7 @@ from crowdpay.db_router import HEADER, PrimaryReplicaRouter, RequestRoute, forma
 from crowdpay.tests.fixtures import bearer
 from crowdpay.tests.live_server import gunicorn_server
 from crowdpay.tests.replica import streaming_replica  # noqa: F401 - the session fixture
+from wallets.executor import PostgresExecutor
 from wallets.models import Wallet
 
 APP = "[crowdpay-replica_0]"
@@ -76,7 +77,13 @@ def test_after_a_write_or_a_lock_every_read_of_the_request_goes_to_the_primary(r
     assert router.db_for_write(Wallet) == "default"
     assert router.db_for_read(Wallet) == "default"
 
-    for statement in ("SELECT 1 FROM wallets_wallet FOR UPDATE", "INSERT INTO t VALUES (1)", " update t set a=1"):
+    for statement in (
+        "SELECT 1 FROM wallets_wallet FOR UPDATE",
+        "INSERT INTO t VALUES (1)",
+        " update t set a=1",
+        PostgresExecutor.SQL,  # a movement: one call that writes, in autocommit
+        "SELECT pg_advisory_xact_lock_shared(1, 2)",
+    ):
         route = RequestRoute(replica_readable=True)
         route.watch_primary(lambda *a: None, statement, None, False, {})
         assert route.wrote, statement

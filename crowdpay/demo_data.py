@@ -51,7 +51,7 @@ from compliance.models import AuditEntry, KycProfile, ReviewCase, RiskAssessment
 from sagas.models import FxRate, Payout, Saga, SagaStep
 from wallets import chain
 from wallets.models import Balance, Event, EventSeal, Hold, JournalEntry, Posting, Wallet
-from wallets.pods.models import Pod, PodContribution, PodMember
+from wallets.pods.models import ContributionCursor, Pod, PodContribution, PodMember
 from wallets.projection import EventType, effects
 
 CURRENCIES = (("USD", 60), ("EUR", 25), ("GBP", 10), ("JPY", 5))
@@ -186,6 +186,7 @@ class Seeder:
                 Pod,
                 PodMember,
                 PodContribution,
+                ContributionCursor,
                 KycProfile,
                 ReviewCase,
                 RiskAssessment,
@@ -219,6 +220,7 @@ class Seeder:
             "pod": Pod,
             "member": PodMember,
             "contribution": PodContribution,
+            "contribution cursor": ContributionCursor,
             "profile": KycProfile,
             "case": ReviewCase,
             "assessment": RiskAssessment,
@@ -949,7 +951,10 @@ class Seeder:
             self.t("contribution").add(
                 pod_id=pod, wallet_id=payer, member_id=member, currency=currency, paid_in=paid_in, refunded=0
             )
-        self.flush("contribution")
+        for w in self.wallets:  # the contributions are folded up to each pod's head
+            if w.kind == Wallet.Kind.POD:
+                self.t("contribution cursor").add(pod_id=w.id, version=w.version)
+        self.flush("contribution", "contribution cursor")
         with connection.cursor() as cursor:
             cursor.execute("CREATE TEMP TABLE demo_heads (id uuid, version bigint, link char(64)) ON COMMIT DROP")
             with cursor.copy("COPY demo_heads (id, version, link) FROM STDIN") as copy:

@@ -30,9 +30,6 @@ class LedgerErrorCode(StrEnum):
     FX_RATE_UNAVAILABLE = "fx_rate_unavailable"
     FX_UNAVAILABLE = "fx_unavailable"
     VELOCITY_LIMIT_EXCEEDED = "velocity_limit_exceeded"
-    # internal: a movement sent alone met a wallet of a kind a follower wants (`MovementPlan.refuse_kinds`);
-    # `services._run` runs it again with its followers, it never reaches a caller
-    FOLLOWED_KIND = "followed_kind"
 
 
 class LedgerError(CodedError):

@@ -10,13 +10,14 @@
 - SQLite (the embedded `make run` default): the same plan through the ORM in `transaction.atomic()`,
   the same checks in the same order, the same rows. A writer holds the whole database there.
 
-Rows other apps write with a movement (pod contributions, webhook balance monitors, FX quote
-`used_at`, …) are written by the owning app with the ORM, in the same transaction, after the executor
-returns: `Outcome.balances` carries each changed balance's available funds before and after so a
-monitor can decide. A service writes its own such rows in its `then`; an app that follows movements
-it does not make registers a `Follower` in `FOLLOWERS` (wallets.pods: contributions; webhooks:
-balance monitors), asked before the call whether it wants the plan, so that a movement nobody
-follows runs alone (`services._run`). The one exception is velocity, which must be checked under the wallet lock: its
+Rows other apps write with a movement (webhook balance monitors, FX quote `used_at`, a pledge, …)
+are written by the owning app with the ORM, in the same transaction, after the executor returns:
+`Outcome.balances` carries each changed balance's available funds before and after so a monitor can
+decide. A service writes its own such rows in its `then`; an app that follows movements it does not
+make registers a `Follower` in `FOLLOWERS` (webhooks: balance monitors), asked before the call
+whether it wants the plan, so that a movement nobody follows runs alone (`services._run`). A
+projection folded from the events after the movement writes nothing with it (wallets.pods:
+contributions). The one exception is velocity, which must be checked under the wallet lock: its
 buckets are a plan element (`PlanVelocity`) the executor checks and writes itself.
 
 Deadlocks and serialization failures are run again by `ledger.retrying` (a backstop).
@@ -24,10 +25,8 @@ Deadlocks and serialization failures are run again by `ledger.retrying` (a backs
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import uuid
-from collections.abc import Mapping
 from functools import cache
 from typing import Protocol
 
@@ -67,8 +66,6 @@ class PostgresExecutor:
         if isinstance(result, str):
             result = json.loads(result)
         if result.get("code"):
-            if result["code"] == LedgerErrorCode.FOLLOWED_KIND:
-                _learn({_as_uuid(result["wallet_id"]): result["kind"]})
             raise _refuse(result["code"], result.get("detail", ""), result.get("wallet_id"))
         return Outcome(
             journal_id=_as_uuid(result["journal_id"]) if result.get("journal_id") else None,
@@ -77,7 +74,6 @@ class PostgresExecutor:
             noop=bool(result.get("noop")),
             balances=[(_as_uuid(w), c, before, after) for w, c, before, after in result.get("balances", [])],
             events=[(_as_uuid(w), v, t) for w, v, t in result.get("events", [])],
-            kinds=_learn({_as_uuid(w): k for w, k in (result.get("kinds") or {}).items()}),
         )
 
 
@@ -95,8 +91,7 @@ class OrmExecutor:
         rows = Wallet.objects.filter(id__in=ids).order_by("id")
         if connection.features.has_select_for_update:
             rows = rows.select_for_update(no_key=True)
-        wallets = {w.id: w for w in rows.only("id", "kind", "status", "version", "head_link")}
-        kinds = _learn({w.id: w.kind for w in wallets.values()})
+        wallets = {w.id: w for w in rows.only("id", "status", "version", "head_link")}
         # 2. idempotency
         if plan.journal_reference is not None:
             found = JournalEntry.objects.filter(reference=plan.journal_reference).values_list("id", "kind").first()
@@ -106,11 +101,11 @@ class OrmExecutor:
                         "reference_conflict",
                         f"reference {plan.journal_reference!r} was already used for a {found[1]} entry",
                     )
-                return Outcome(journal_id=found[0], replay=True, kinds=kinds)
+                return Outcome(journal_id=found[0], replay=True)
         if plan.hold_reference is not None:
             hold_id = Hold.objects.filter(reference=plan.hold_reference).values_list("id", flat=True).first()
             if hold_id is not None:
-                return Outcome(hold_id=hold_id, replay=True, kinds=kinds)
+                return Outcome(hold_id=hold_id, replay=True)
         # 3. statuses
         for wallet_id, access in sorted(plan.wallets):
             wallet = wallets.get(wallet_id)
@@ -119,10 +114,6 @@ class OrmExecutor:
             if wallet.status not in access.statuses:
                 code = "wallet_closed" if wallet.status == Wallet.Status.CLOSED else "wallet_frozen"
                 raise _refuse(code, f"wallet {wallet_id} is {wallet.status.lower()}", wallet_id)
-        # 3a. a movement sent alone that a follower would want after all
-        for wallet_id, kind in plan.refuse_kinds:
-            if kinds.get(wallet_id) == kind:
-                raise _refuse("followed_kind", f"wallet {wallet_id} is a {kind} wallet: followed", wallet_id)
         # 3b. a status change
         if plan.status is not None:
             wallet = wallets[plan.status.wallet_id]
@@ -141,7 +132,7 @@ class OrmExecutor:
             if status is None:
                 raise _refuse("hold_not_found", f"hold {change.id} does not exist")
             if status == Hold.Status.RELEASED and change.released_ok:
-                return Outcome(noop=True, kinds=kinds)
+                return Outcome(noop=True)
             if status != Hold.Status.HELD:
                 raise _refuse("hold_not_active", f"hold {change.id} is {status.lower()}")
         # 5. balances, ascending id, then funds
@@ -177,7 +168,7 @@ class OrmExecutor:
                     check.wallet_id,
                 )
         # 7. write
-        outcome = Outcome(kinds=kinds)
+        outcome = Outcome()
         for wallet_id, currency, d_posted, d_held in sorted(plan.deltas):
             balance = balances.get((wallet_id, currency))
             if balance is None:
@@ -261,60 +252,25 @@ class OrmExecutor:
 
 class Follower(Protocol):
     """An app's rows that go with a movement, written with the ORM after the executor returns, in
-    the same transaction.
+    the same transaction. `wants(plan)` decides before the call, without a query (a movement nobody
+    follows runs alone: one round trip); `write(plan, outcome)` writes."""
 
-    - `wants(plan, kinds)`: whether it writes for this movement, given the kinds of its wallets
-      (`kinds` may lack some: a wallet's kind is known to a process once a movement of it was run
-      here; after the executor, `Outcome.kinds` has them all). No query.
-    - `guards(plan, kinds)`: the (wallet, kind) pairs of wallets whose kind is not in `kinds` and
-      would make it want the movement. Sent alone, the movement is refused by the executor if one of
-      them is of that kind (`MovementPlan.refuse_kinds`), having written nothing, and run again with
-      its followers: the look-up of a kind costs no round trip of its own.
-    - `write(plan, outcome)`: its rows."""
-
-    def wants(self, plan: MovementPlan, kinds: Mapping[uuid.UUID, str]) -> bool: ...
-
-    def guards(self, plan: MovementPlan, kinds: Mapping[uuid.UUID, str]) -> list[tuple[uuid.UUID, str]]: ...
+    def wants(self, plan: MovementPlan) -> bool: ...
 
     def write(self, plan: MovementPlan, outcome: Outcome) -> None: ...
 
 
 FOLLOWERS: list[Follower] = []
 
-# What this process knows of wallet kinds (a wallet's kind never changes), learned from every
-# executor's answer. Bounded: forgotten wholesale past the size, learned again as movements run.
-_KNOWN_KINDS: dict[uuid.UUID, str] = {}
-_KNOWN_KINDS_MAX = 200_000
-
-
-def _learn(kinds: dict[uuid.UUID, str]) -> dict[uuid.UUID, str]:
-    if len(_KNOWN_KINDS) + len(kinds) > _KNOWN_KINDS_MAX:
-        _KNOWN_KINDS.clear()
-    _KNOWN_KINDS.update(kinds)
-    return kinds
-
-
-def known_kinds() -> Mapping[uuid.UUID, str]:
-    return _KNOWN_KINDS
-
 
 def followed(plan: MovementPlan) -> bool:
-    """Before the call: whether a follower wants the movement, from the kinds known here."""
-    return any(follower.wants(plan, _KNOWN_KINDS) for follower in FOLLOWERS)
-
-
-def guarded(plan: MovementPlan) -> MovementPlan:
-    """The plan to send alone: refused by the executor if a wallet of unknown kind turns out to be
-    one a follower wants (`Follower.guards`)."""
-    refuse = [pair for follower in FOLLOWERS for pair in follower.guards(plan, _KNOWN_KINDS)]
-    return dataclasses.replace(plan, refuse_kinds=tuple(refuse)) if refuse else plan
+    return any(follower.wants(plan) for follower in FOLLOWERS)
 
 
 def follow(plan: MovementPlan, outcome: Outcome) -> None:
-    """Inside the movement's transaction, after the executor: every follower that wants it writes
-    (the kinds of all its wallets are known now)."""
+    """Inside the movement's transaction, after the executor: every follower that wants it writes."""
     for follower in FOLLOWERS:
-        if follower.wants(plan, outcome.kinds):
+        if follower.wants(plan):
             follower.write(plan, outcome)
 
 

@@ -16,14 +16,14 @@ How a movement runs:
 3. Rows other apps write with a movement are written by the owning app with the ORM, in the same
    transaction, after the executor returns: either the service's own `then` (the saga of an instant
    transfer, an FX quote's `used_at`, a pledge row, a status change's webhook message) or a follower
-   registered in `wallets.executor.FOLLOWERS` (the pods' contributions projection, the webhooks'
+   registered in `wallets.executor.FOLLOWERS` (the webhooks'
    balance monitors, which decide on `Outcome.balances`, each balance's available funds before and
-   after). A follower says before the call whether it wants the movement (`wants(plan, kinds)`,
-   from the wallet kinds the executor's answers taught this process, no query), so that a movement
-   nobody follows, with nothing after it, runs alone: outside a caller's transaction the executor's
-   one statement is the whole transaction, one round trip on PostgreSQL. A wallet whose kind is not
-   known yet is guarded (`executor.guarded`): the executor refuses the movement, writing nothing, if
-   that wallet is of a kind a follower wants, and the movement runs again with its followers.
+   after). A follower says before the call whether it wants the movement (`wants(plan)`, no
+   query), so that a movement nobody follows, with nothing after it, runs alone: outside a caller's
+   transaction the executor's one statement is the whole transaction, one round trip on PostgreSQL.
+   A projection that need not be exact at the movement's commit is folded from the events after it
+   instead (the pods' contributions: `wallets.pods.contributions`), so that a hot wallet's lock is
+   held only inside the one call.
 4. An owning app that must decide under the wallet locks what the movement appends (a CrowdPod's
    membership rules, which pledges of a batch to capture, refunds re-planned under the pod's lock)
    first runs a `plan.lock_plan` inside its transaction (the executor takes the locks, ascending id,

@@ -144,10 +144,6 @@ class MovementPlan:
     hold_changes: tuple[PlanHoldChange, ...] = ()
     velocity: tuple[PlanVelocity, ...] = ()
     status: PlanStatus | None = None
-    # (wallet, kind): refuse (`followed_kind`, nothing written) if the wallet is of that kind. Set by
-    # `services._run` when a movement runs alone although a follower would want it for a wallet of
-    # that kind whose kind this process does not know yet (`executor.guarded`).
-    refuse_kinds: tuple[tuple[uuid.UUID, str], ...] = ()
 
     def __post_init__(self) -> None:
         ids = [w for w, _ in self.wallets]
@@ -245,7 +241,6 @@ class MovementPlan:
                 "target": self.status.target,
                 "require_empty": self.status.require_empty,
             },
-            "refuse_kinds": [{"wallet_id": str(w), "kind": k} for w, k in self.refuse_kinds],
         }
 
 
@@ -812,4 +807,3 @@ class Outcome:
     noop: bool = False
     balances: list[tuple[uuid.UUID, str, int, int]] = field(default_factory=list)
     events: list[tuple[uuid.UUID, int, str]] = field(default_factory=list)
-    kinds: dict[uuid.UUID, str] = field(default_factory=dict)  # the kind of each wallet locked

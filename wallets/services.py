@@ -59,19 +59,12 @@ def _journal_lookup(reference: str, kind: str) -> Callable[[], uuid.UUID | None]
 
 
 def _run(plan: MovementPlan, then: Callable[[Outcome], T] | None = None) -> tuple[Outcome, T | None]:
-    """Run one plan. With nothing to do after it (no `then`, no follower wants it as far as the kinds
-    known here tell) and no caller's transaction, the executor call is the whole transaction (one
-    round trip on PostgreSQL), guarded against a wallet of unknown kind that a follower wants
-    (`executor.guarded`: then it is refused, having written nothing, and runs as below). Otherwise
-    one transaction: the executor, then the followers' rows (`executor.follow`), then
+    """Run one plan. With nothing to do after it (no `then`, no follower wants it) and no caller's
+    transaction, the executor call is the whole transaction (one round trip on PostgreSQL).
+    Otherwise one transaction: the executor, then the followers' rows (`executor.follow`), then
     `then(outcome)`, all or nothing. A refusal raises `LedgerError` having written nothing."""
     if then is None and not executor.followed(plan):
-        try:
-            return executor.execute(executor.guarded(plan)), None
-        except LedgerError as exc:
-            if exc.code != LedgerErrorCode.FOLLOWED_KIND:
-                raise
-            # a wallet of a kind a follower wants, unknown here until now: nothing was written
+        return executor.execute(plan), None
 
     def write() -> tuple[Outcome, T | None]:
         with transaction.atomic():

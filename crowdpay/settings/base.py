@@ -480,6 +480,13 @@ POD_OUTFLOW_TTL_SECONDS = env.int("POD_OUTFLOW_TTL_SECONDS", default=7 * 24 * 36
 POD_SWEEP_SECONDS = env.float("POD_SWEEP_SECONDS", default=30.0)
 CELERY_BEAT_SCHEDULE["pods-goals-sweep"] = {"task": "pods.tasks.pod_goals_sweep", "schedule": POD_SWEEP_SECONDS}
 CELERY_BEAT_SCHEDULE["pods-outflows-sweep"] = {"task": "pods.tasks.pod_outflows_sweep", "schedule": POD_SWEEP_SECONDS}
+# Contributions are folded from each pod's stream after its payments (wallets.pods.contributions):
+# this often, every pod with events past its fold is caught up, so what is left to fold stays short.
+POD_CONTRIBUTIONS_SECONDS = env.float("POD_CONTRIBUTIONS_SECONDS", default=5.0)
+CELERY_BEAT_SCHEDULE["pods-contributions-catch-up"] = {
+    "task": "pods.tasks.pod_contributions_catch_up",
+    "schedule": POD_CONTRIBUTIONS_SECONDS,
+}
 
 # --- Webhooks to subscribers (crowdpay/webhooks) ------------------------------------------------
 # Retry schedule of a delivery, in seconds after the previous failure (the first entry: after the

@@ -220,11 +220,8 @@ class Monitors:
     some endpoint is enabled at all (`_anyone_subscribes`, a cached hint: no message could be
     delivered otherwise), so a movement runs alone when nobody listens."""
 
-    def wants(self, plan, kinds) -> bool:
+    def wants(self, plan) -> bool:
         return bool(plan.deltas) and _anyone_subscribes()
-
-    def guards(self, plan, kinds) -> list:
-        return []  # wants no kind in particular
 
     def write(self, plan, outcome) -> None:
         moved = outcome.balances

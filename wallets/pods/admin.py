@@ -13,7 +13,8 @@ from crowdpay.admin_display import money_column
 from wallets.currencies import format_money
 from wallets.models import Hold
 
-from .models import Pledge, Pod, PodContribution, PodGoal, PodMember, PodOutflow
+from .contributions import current as current_contributions
+from .models import Pledge, Pod, PodGoal, PodMember, PodOutflow
 
 
 class MemberInline(ReadOnlyInline):
@@ -110,7 +111,7 @@ class PodAdmin(ReadOnlyAdmin):
 
     @admin.display(description="contributions (paid in / refunded / net)")
     def contributions(self, obj: Pod) -> str:
-        rows = PodContribution.objects.filter(pod_id=obj.wallet_id).order_by("currency", "-paid_in")
+        rows = current_contributions(obj.wallet_id)  # the rows and their pending fold, written nowhere
         return (
             format_html_join(
                 "",

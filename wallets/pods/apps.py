@@ -7,11 +7,9 @@ class PodsConfig(AppConfig):
     verbose_name = "CrowdPods"
 
     def ready(self) -> None:
-        from wallets import executor, integrity
+        from wallets import integrity
 
         from . import contributions
 
-        if contributions.follower not in executor.FOLLOWERS:
-            executor.FOLLOWERS.append(contributions.follower)
         if contributions.projection not in integrity.PROJECTIONS:
             integrity.PROJECTIONS.append(contributions.projection)

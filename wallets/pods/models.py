@@ -108,8 +108,9 @@ class PodMember(ConcurrentTransitionMixin, models.Model):
 
 class PodContribution(models.Model):
     """Projection: what one paying wallet put into a pod (per currency), and what it got back as
-    refunds. Kept by the ledger's write hook (wallets.pods.contributions) in the movement's own
-    batch, rebuilt from the events by `replay_events`, checked by `reconcile`."""
+    refunds, folded from the pod's stream up to its `ContributionCursor` (wallets.pods.contributions:
+    never written by the movement itself), rebuilt from the events by `replay_events`, checked by
+    `reconcile`."""
 
     pod_id = models.UUIDField()
     wallet_id = models.UUIDField(help_text="The paying wallet.")
@@ -303,3 +304,14 @@ class PodRefund(models.Model):
 
     def __str__(self) -> str:
         return f"refund {self.amount} {self.currency} to {self.wallet_id}"
+
+
+class ContributionCursor(models.Model):
+    """How far a pod's contributions (`PodContribution`) have read its event stream: they are the
+    fold of every event of the pod's wallet up to `version` (wallets.pods.contributions.catch_up)."""
+
+    pod_id = models.UUIDField(primary_key=True)
+    version = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"contributions of {self.pod_id} at version {self.version}"

@@ -8,7 +8,7 @@ from django.db.models import QuerySet, Sum
 
 from wallets.models import Hold, Wallet
 
-from . import services
+from . import contributions, services
 from .errors import PodError, PodErrorCode
 from .models import Pledge, Pod, PodContribution, PodGoal, PodMember, PodOutflow
 
@@ -57,4 +57,6 @@ def outflow_list(*, pod_id: uuid.UUID) -> QuerySet[PodOutflow]:
 
 
 def contribution_list(*, pod_id: uuid.UUID) -> QuerySet[PodContribution]:
+    """The pod's contributions, its events folded up to its head first (`contributions.catch_up`)."""
+    contributions.catch_up(pod_id)
     return PodContribution.objects.filter(pod_id=pod_id).order_by("currency", "-paid_in", "wallet_id")

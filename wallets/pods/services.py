@@ -40,6 +40,7 @@ from wallets.errors import LedgerError, LedgerErrorCode
 from wallets.models import Balance, Hold, JournalEntry, Wallet
 from wallets.projection import EventType
 
+from . import contributions
 from .errors import PodError, PodErrorCode
 from .models import Pledge, Pod, PodContribution, PodGoal, PodMember, PodOutflow, PodOutflowVote, PodRefund, Role
 from .refunds import pro_rata
@@ -743,6 +744,9 @@ def goals_sweep(*, now: datetime | None = None) -> dict[str, int]:
 
 
 def _net_contributions(pod_id: uuid.UUID, currency: str) -> dict[uuid.UUID, int]:
+    """Each paying wallet's net contribution, its events folded up to the pod's head first (under
+    the pod's lock when the refunds re-plan: exact then)."""
+    contributions.catch_up(pod_id)
     rows = PodContribution.objects.filter(pod_id=pod_id, currency=currency)
     return {
         w: net for w, paid, back in rows.values_list("wallet_id", "paid_in", "refunded") if (net := paid - back) > 0

@@ -6,14 +6,12 @@
 --
 -- Order: 1. lock the wallets, ascending id, FOR NO KEY UPDATE (no foreign-key check waits on them);
 -- 2. idempotency by reference (after the lock: a twin holding it has committed or rolled back);
--- 3. wallet statuses, the kinds a plan sent alone must not meet (`refuse_kinds`, wallets.executor.
--- guarded), a status change's own rule; 4. hold states; 5. lock the balance rows, ascending id, and
--- check the funds; 6. velocity: the trailing 24 h in the base currency against the wallet's own limit
+-- 3. wallet statuses, a status change's own rule; 4. hold states; 5. lock the balance rows,
+-- ascending id, and check the funds; 6. velocity: the trailing 24 h in the base currency against the wallet's own limit
 -- (`wallet_outflow_limit(uuid)`, whose body compliance installs: wallets.limits), else the plan's;
 -- and only then 7. write: balances, heads (link = sha256(prev_link || mac || version)), events,
 -- journal and postings, holds, velocity buckets, unsealed heads. A refusal RETURNS {"code",
--- "detail"} having written nothing: no exception, so a caller's transaction stays usable. The answer
--- carries the kind of every wallet locked (a follower decides on them: wallets.executor.Follower).
+-- "detail"} having written nothing: no exception, so a caller's transaction stays usable.
 -- Every statement here reaches its rows by primary key or unique index (arrays, never a join on a
 -- row set whose size a cached generic plan would have to guess).
 -- A change to this file reaches a database only through a new migration that installs it again.
@@ -25,7 +23,6 @@ DECLARE
     -- the plan's wallets, ascending id, and what was read of each under its lock
     ids uuid[];
     accesses text[];
-    w_kind text[] := '{}';
     w_status text[] := '{}';
     w_version bigint[] := '{}';
     w_link text[] := '{}';
@@ -63,10 +60,10 @@ BEGIN
       FROM jsonb_to_recordset(plan->'wallets') AS x(id uuid, access text);
 
     -- 1. the wallets, in ascending id order, read as they are locked
-    FOR r IN SELECT w.id, w.kind, w.status, w.version, w.head_link FROM wallets_wallet w
+    FOR r IN SELECT w.id, w.status, w.version, w.head_link FROM wallets_wallet w
               WHERE w.id = ANY(ids) ORDER BY w.id FOR NO KEY UPDATE LOOP
         i := array_position(ids, r.id);
-        w_kind[i] := r.kind; w_status[i] := r.status; w_version[i] := r.version; w_link[i] := r.head_link; w_touched[i] := false;
+        w_status[i] := r.status; w_version[i] := r.version; w_link[i] := r.head_link; w_touched[i] := false;
     END LOOP;
 
     -- 2. idempotency, after the lock: a twin that held it has committed or rolled back
@@ -98,16 +95,6 @@ BEGIN
                 'detail', format('wallet %s is %s', ids[i], lower(w_status[i])), 'wallet_id', ids[i]);
         END IF;
     END LOOP;
-
-    -- 3a. a movement sent alone that a follower wants after all (wallets.executor.guarded)
-    IF jsonb_array_length(coalesce(plan->'refuse_kinds', '[]')) > 0 THEN
-        FOR r IN SELECT x.wallet_id, x.kind FROM jsonb_to_recordset(plan->'refuse_kinds') AS x(wallet_id uuid, kind text) LOOP
-            IF w_kind[array_position(ids, r.wallet_id)] = r.kind THEN
-                RETURN jsonb_build_object('code', 'followed_kind', 'detail', format('wallet %s is a %s wallet: followed', r.wallet_id, r.kind),
-                    'wallet_id', r.wallet_id, 'kind', r.kind);
-            END IF;
-        END LOOP;
-    END IF;
 
     -- 3b. a status change: from the status the plan was built on, and a close only of an empty wallet
     IF jsonb_typeof(plan->'status') = 'object' THEN
@@ -266,7 +253,6 @@ BEGIN
     END IF;
 
     RETURN jsonb_build_object('journal_id', CASE WHEN jsonb_typeof(journal) = 'object' THEN journal->>'id' END,
-                              'hold_id', hold_id, 'balances', moved, 'events', written,
-                              'kinds', jsonb_object(ids::text[], w_kind));
+                              'hold_id', hold_id, 'balances', moved, 'events', written);
 END;
 $fn$;

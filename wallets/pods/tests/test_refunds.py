@@ -11,8 +11,7 @@ from hypothesis import strategies as st
 from sagas import services as sagas
 from wallets.integrity import reconcile
 from wallets.models import Balance
-from wallets.pods import services
-from wallets.pods.models import PodContribution
+from wallets.pods import selectors, services
 from wallets.pods.refunds import pro_rata
 from wallets.pods.tests.factories import crew
 
@@ -60,6 +59,6 @@ def test_dissolving_refunds_the_balance_exactly_to_the_contributors(amounts, spe
     refunds = services.pod_dissolve(pod_id=group.pod_id, actor_id=group.owner)
     assert sum(r.amount for r in refunds) == balance
     assert Balance.objects.get(wallet_id=group.pod_id, currency="USD").posted == 0
-    for row in PodContribution.objects.filter(pod_id=group.pod_id):
+    for row in selectors.contribution_list(pod_id=group.pod_id):
         assert 0 <= row.refunded <= row.paid_in
     assert reconcile() == []

@@ -13,7 +13,7 @@ from wallets import services as ledger_services
 from wallets.errors import LedgerError
 from wallets.integrity import reconcile, replay, verify_chains
 from wallets.models import Balance, Event, Hold, Wallet
-from wallets.pods import services
+from wallets.pods import selectors, services
 from wallets.pods.errors import PodError
 from wallets.pods.models import Pledge, Pod, PodContribution, PodGoal, PodMember, PodOutflow, Role
 from wallets.pods.tests.factories import crew
@@ -152,7 +152,7 @@ def test_every_payment_in_records_the_paying_member_and_replay_rebuilds_it():
     _pay(group, a, 30_00)
     _pay(group, a, 5_00)
     _pay(group, b, 12_00)
-    rows = {r.member_id: (r.paid_in, r.refunded) for r in PodContribution.objects.filter(pod_id=group.pod_id)}
+    rows = {r.member_id: (r.paid_in, r.refunded) for r in selectors.contribution_list(pod_id=group.pod_id)}
     assert rows == {a: (35_00, 0), b: (12_00, 0)}
     _ok()
     PodContribution.objects.filter(pod_id=group.pod_id, member_id=a).update(paid_in=1)
@@ -164,23 +164,33 @@ def test_every_payment_in_records_the_paying_member_and_replay_rebuilds_it():
     _ok()
 
 
-def test_a_payment_sent_alone_into_a_pod_this_process_does_not_know_yet_is_still_recorded_once():
-    # Sent alone, guarded (`executor.guarded`): the executor refuses it, writing nothing, because the
-    # credited wallet is a pod; it runs again with the contributions follower.
-    from wallets import executor
+def test_a_payment_writes_no_contribution_in_its_movement_and_the_fold_catches_up_exactly_once():
+    # The movement is the one executor call (the pod's lock held only inside it); the rows are the
+    # fold of the pod's stream up to its cursor: reconcile counts the pending fold, the list and the
+    # admin's view see it, a catch-up stores it once.
+    from wallets.pods import contributions
+    from wallets.pods.models import ContributionCursor
 
     group = crew(members=1)
     member = next(m for m in group.wallets if m != group.owner)
     source = group.wallets[member].id
-    executor._KNOWN_KINDS.clear()
-    for amount in (7_00, 3_00):  # the second run knows the pod's kind: followed from the start
+    for amount in (7_00, 3_00):
         ledger_services.transfer_execute(
             transfer_id=uuid.uuid4(), from_wallet_id=source, to_wallet_id=group.pod_id, amount=amount, currency="USD"
         )
-        assert executor.known_kinds()[group.pod_id] == Wallet.Kind.POD
+    assert not PodContribution.objects.filter(pod_id=group.pod_id).exists()
+    assert reconcile() == []  # the rows plus their pending fold agree with the replay
+    (shown,) = contributions.current(group.pod_id)  # the admin's read: writes nothing
+    assert (shown.member_id, shown.paid_in, shown.pk) == (member, 10_00, None)
+    assert contributions.catch_up(group.pod_id) > 0
+    assert contributions.catch_up(group.pod_id) == 0  # nothing past the cursor: nothing twice
+    head = Wallet.objects.values_list("version", flat=True).get(pk=group.pod_id)
+    assert ContributionCursor.objects.get(pod_id=group.pod_id).version == head
     row = PodContribution.objects.get(pod_id=group.pod_id)
     assert (row.member_id, row.paid_in, row.refunded) == (member, 10_00, 0)
-    assert Event.objects.filter(wallet_id=group.pod_id, type="WalletCredited").count() == 2
+    _pay(group, member, 5_00)
+    assert contributions.catch_up_all() == 1 and contributions.catch_up_all() == 0
+    assert PodContribution.objects.get(pod_id=group.pod_id).paid_in == 15_00
     _ok()
 
 
@@ -233,7 +243,7 @@ def test_pledges_hold_on_members_wallets_and_the_goal_is_captured_in_one_movemen
     assert balance_of(group.wallets[a]) == (940_00, 0) and balance_of(group.wallets[b]) == (950_00, 0)
     assert Balance.objects.get(wallet_id=group.pod_id, currency="USD").posted == 110_00
     assert _types(group.pod_id)[-3:] == ["WalletCredited", "WalletCredited", "PodGoalReached"]
-    assert {r.member_id: r.paid_in for r in PodContribution.objects.filter(pod_id=group.pod_id)} == {a: 60_00, b: 50_00}
+    assert {r.member_id: r.paid_in for r in selectors.contribution_list(pod_id=group.pod_id)} == {a: 60_00, b: 50_00}
     assert services.goal_capture(goal_id=goal.id).journal_id == goal.journal_id  # idempotent
     with pytest.raises(PodError) as refused:
         _pledge(group, goal, a, 1_00)
@@ -394,7 +404,7 @@ def test_dissolving_refunds_pro_rata_exactly_and_closes_the_pod():
     assert Balance.objects.get(wallet_id=group.pod_id, currency="USD").posted == 0
     assert Wallet.objects.get(pk=group.pod_id).status == Wallet.Status.CLOSED
     assert Pod.objects.get(pk=group.pod_id).status == Pod.Status.DISSOLVED
-    assert {r.member_id: r.refunded for r in PodContribution.objects.filter(pod_id=group.pod_id)} == {
+    assert {r.member_id: r.refunded for r in selectors.contribution_list(pod_id=group.pod_id)} == {
         a: 75,
         b: 75,
         c: 1_50,

@@ -411,14 +411,6 @@ def transfer_complete(
     )
 
 
-def transfer_fail(*, transfer_id: uuid.UUID, reason: str) -> Hold:
-    """Compensate phase one: release the transfer's hold (TransferFailed)."""
-    hold = Hold.objects.filter(reference=transfer_reference(transfer_id)).first()
-    if hold is None:
-        raise LedgerError(f"transfer {transfer_id} has no hold", code=LedgerErrorCode.HOLD_NOT_FOUND)
-    return hold_release(hold_id=hold.id, reason=reason)
-
-
 def transfer_execute(
     *,
     transfer_id: uuid.UUID,

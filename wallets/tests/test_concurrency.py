@@ -45,7 +45,7 @@ def _mover(args):
                     )
                 else:
                     transfer_id = uuid.uuid4()
-                    services.transfer_initiate(
+                    hold = services.transfer_initiate(
                         transfer_id=transfer_id,
                         from_wallet_id=source,
                         to_wallet_id=target,
@@ -55,7 +55,7 @@ def _mover(args):
                     if rng.random() < 0.5:
                         services.transfer_complete(transfer_id=transfer_id, to_wallet_id=target)
                     else:
-                        services.transfer_fail(transfer_id=transfer_id, reason="test")
+                        services.hold_release(hold_id=hold.id, reason="test")
                 done += 1
             except LedgerError as exc:
                 if exc.code != "insufficient_funds":

@@ -60,7 +60,7 @@ def apply(op, wallets, step):
                     target = next(w.id for w in wallets if w.id != hold.wallet_id)
                     services.transfer_complete(transfer_id=transfer_id, to_wallet_id=target)
                 else:
-                    services.transfer_fail(transfer_id=transfer_id, reason="property")
+                    services.hold_release(hold_id=hold.id, reason="property")
             elif op[2]:
                 services.hold_capture(hold_id=hold.id)
             else:

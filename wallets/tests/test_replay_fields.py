@@ -39,8 +39,10 @@ def _every_money_event() -> None:
     services.transfer_initiate(transfer_id=started, from_wallet_id=a.id, to_wallet_id=b.id, amount=7, currency="USD")
     services.transfer_complete(transfer_id=started, to_wallet_id=b.id)
     failed = uuid.uuid4()
-    services.transfer_initiate(transfer_id=failed, from_wallet_id=a.id, to_wallet_id=b.id, amount=9, currency="USD")
-    services.transfer_fail(transfer_id=failed, reason="declined")
+    hold = services.transfer_initiate(
+        transfer_id=failed, from_wallet_id=a.id, to_wallet_id=b.id, amount=9, currency="USD"
+    )
+    services.hold_release(hold_id=hold.id, reason="declined")
     captured = services.funds_hold(wallet_id=b.id, amount=11, currency="USD", reference="w1")
     services.hold_capture(hold_id=captured.id)
     released = services.funds_hold(wallet_id=b.id, amount=13, currency="USD", reference="w2")

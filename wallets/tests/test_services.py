@@ -216,39 +216,40 @@ def test_instant_transfer_refusals_write_nothing():
 def test_two_phase_transfer_complete():
     source, target = funded(amount=1000), WalletFactory()
     transfer_id = uuid.uuid4()
-    services.transfer_initiate(
+    hold = services.transfer_initiate(
         transfer_id=transfer_id, from_wallet_id=source.id, to_wallet_id=target.id, amount=300, currency="USD"
     )
     assert balance_of(source) == (1000, 300)
     services.transfer_complete(transfer_id=transfer_id, to_wallet_id=target.id)
     services.transfer_complete(transfer_id=transfer_id, to_wallet_id=target.id)
     assert balance_of(source) == (700, 0) and balance_of(target) == (300, 0)
-    assert codes(services.transfer_fail, transfer_id=transfer_id, reason="late") == "hold_not_active"
+    assert codes(services.hold_release, hold_id=hold.id, reason="late") == "hold_not_active"
 
 
 def test_two_phase_transfer_fail_releases_the_hold():
+    # A transfer fails by the release of its hold (what a saga's compensation does): TransferFailed.
     source, target = funded(amount=1000), WalletFactory()
     transfer_id = uuid.uuid4()
-    services.transfer_initiate(
+    hold = services.transfer_initiate(
         transfer_id=transfer_id, from_wallet_id=source.id, to_wallet_id=target.id, amount=300, currency="USD"
     )
-    services.transfer_fail(transfer_id=transfer_id, reason="declined")
+    services.hold_release(hold_id=hold.id, reason="declined")
     assert balance_of(source) == (1000, 0)
     assert event_types(source)[-1] == "TransferFailed"
     assert codes(services.transfer_complete, transfer_id=transfer_id, to_wallet_id=target.id) == "hold_not_active"
-    assert codes(services.transfer_fail, transfer_id=uuid.uuid4(), reason="x") == "hold_not_found"
+    assert codes(services.hold_release, hold_id=uuid.uuid4(), reason="x") == "hold_not_found"
     assert codes(services.transfer_complete, transfer_id=uuid.uuid4(), to_wallet_id=target.id) == "hold_not_found"
 
 
 def test_transfer_complete_refused_once_the_source_is_frozen():
     source, target = funded(amount=1000), WalletFactory()
     transfer_id = uuid.uuid4()
-    services.transfer_initiate(
+    hold = services.transfer_initiate(
         transfer_id=transfer_id, from_wallet_id=source.id, to_wallet_id=target.id, amount=10, currency="USD"
     )
     services.wallet_freeze(wallet_id=source.id, actor="o", reason="r")
     assert codes(services.transfer_complete, transfer_id=transfer_id, to_wallet_id=target.id) == "wallet_frozen"
-    services.transfer_fail(transfer_id=transfer_id, reason="source frozen")
+    services.hold_release(hold_id=hold.id, reason="source frozen")
     assert balance_of(source) == (1000, 0)
 
 

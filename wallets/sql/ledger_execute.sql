@@ -46,6 +46,8 @@ DECLARE
     e_mac text[] := '{}';
     e_link text[] := '{}';
     r record;
+    e jsonb;  -- one element of a plan's array, read with operators (simple expressions, no query)
+    k int;
     i int;
     j int;
     found_id uuid;
@@ -56,8 +58,15 @@ DECLARE
     moved jsonb := '[]'::jsonb;
     written jsonb := '[]'::jsonb;
 BEGIN
-    SELECT array_agg(x.id ORDER BY x.id), array_agg(x.access ORDER BY x.id) INTO ids, accesses
-      FROM jsonb_to_recordset(plan->'wallets') AS x(id uuid, access text);
+    -- The plan's arrays are read element by element with operators, not with jsonb_to_recordset:
+    -- expressions, where a query per array would cost a statement each.
+    FOR k IN 1 .. coalesce(jsonb_array_length(plan->'wallets'), 0) LOOP
+        e := plan->'wallets'->(k - 1);
+        ids[k] := (e->>'id')::uuid; accesses[k] := e->>'access';
+        IF k > 1 AND ids[k] <= ids[k - 1] THEN  -- MovementPlan.as_json sorts them: the lock order
+            RAISE EXCEPTION 'ledger_execute: the plan''s wallets are not in ascending id order';
+        END IF;
+    END LOOP;
 
     -- 1. the wallets, in ascending id order, read as they are locked
     FOR r IN SELECT w.id, w.status, w.version, w.head_link FROM wallets_wallet w
@@ -110,27 +119,28 @@ BEGIN
     END IF;
 
     -- 4. hold states (a hold's rows are guarded by its wallet's lock)
-    IF jsonb_array_length(plan->'hold_changes') > 0 THEN
-        FOR r IN SELECT x.id, x.wallet_id, x.released_ok
-                   FROM jsonb_to_recordset(plan->'hold_changes') AS x(id uuid, wallet_id uuid, released_ok boolean) LOOP
-            SELECT hd.status INTO found_kind FROM wallets_hold hd WHERE hd.id = r.id AND hd.wallet_id = r.wallet_id;
-            IF NOT FOUND THEN
-                RETURN jsonb_build_object('code', 'hold_not_found', 'detail', format('hold %s does not exist', r.id));
-            END IF;
-            IF found_kind = 'RELEASED' AND r.released_ok THEN
-                RETURN jsonb_build_object('noop', true);
-            END IF;
-            IF found_kind <> 'HELD' THEN
-                RETURN jsonb_build_object('code', 'hold_not_active', 'detail', format('hold %s is %s', r.id, lower(found_kind)));
-            END IF;
-        END LOOP;
-    END IF;
+    FOR k IN 1 .. coalesce(jsonb_array_length(plan->'hold_changes'), 0) LOOP
+        e := plan->'hold_changes'->(k - 1);
+        hold_id := (e->>'id')::uuid;
+        SELECT hd.status INTO found_kind FROM wallets_hold hd WHERE hd.id = hold_id AND hd.wallet_id = (e->>'wallet_id')::uuid;
+        IF NOT FOUND THEN
+            RETURN jsonb_build_object('code', 'hold_not_found', 'detail', format('hold %s does not exist', hold_id));
+        END IF;
+        IF found_kind = 'RELEASED' AND (e->>'released_ok')::boolean THEN
+            RETURN jsonb_build_object('noop', true);
+        END IF;
+        IF found_kind <> 'HELD' THEN
+            RETURN jsonb_build_object('code', 'hold_not_active', 'detail', format('hold %s is %s', hold_id, lower(found_kind)));
+        END IF;
+    END LOOP;
+    hold_id := NULL;
 
     -- 5. the balance rows, in ascending id order, read as they are locked; then the funds
-    SELECT array_agg(x.wallet_id ORDER BY x.wallet_id, x.currency), array_agg(x.currency ORDER BY x.wallet_id, x.currency),
-           array_agg(x.posted ORDER BY x.wallet_id, x.currency), array_agg(x.held ORDER BY x.wallet_id, x.currency)
-      INTO d_wallet, d_currency, d_posted, d_held
-      FROM jsonb_to_recordset(plan->'deltas') AS x(wallet_id uuid, currency text, posted bigint, held bigint);
+    FOR k IN 1 .. coalesce(jsonb_array_length(plan->'deltas'), 0) LOOP
+        e := plan->'deltas'->(k - 1);
+        d_wallet[k] := (e->>'wallet_id')::uuid; d_currency[k] := e->>'currency';
+        d_posted[k] := (e->>'posted')::bigint; d_held[k] := (e->>'held')::bigint;
+    END LOOP;
     IF d_wallet IS NOT NULL THEN
         FOR r IN SELECT b.id, b.wallet_id, b.currency, b.posted, b.held FROM wallets_balance b
                   WHERE b.wallet_id = ANY(ids) AND b.currency = ANY(d_currency) ORDER BY b.id FOR UPDATE LOOP
@@ -155,25 +165,24 @@ BEGIN
     END IF;
 
     -- 6. velocity, under the wallet lock: two outflows of one wallet cannot both pass the limit
-    IF jsonb_array_length(plan->'velocity') > 0 THEN
-        FOR r IN SELECT * FROM jsonb_to_recordset(plan->'velocity')
-                 AS x(wallet_id uuid, minute bigint, amount bigint, "limit" bigint, own_limit boolean) LOOP
-            -- the wallet's own limit, read here under its lock (wallets.limits), else the plan's default
-            lim := r."limit";
-            IF r.own_limit THEN
-                lim := coalesce(wallet_outflow_limit(r.wallet_id), lim);
+    FOR k IN 1 .. coalesce(jsonb_array_length(plan->'velocity'), 0) LOOP
+        e := plan->'velocity'->(k - 1);
+        found_id := (e->>'wallet_id')::uuid;
+        -- the wallet's own limit, read here under its lock (wallets.limits), else the plan's default
+        lim := (e->>'limit')::bigint;
+        IF (e->>'own_limit')::boolean THEN
+            lim := coalesce(wallet_outflow_limit(found_id), lim);
+        END IF;
+        IF lim IS NOT NULL THEN
+            SELECT coalesce(sum(vb.amount), 0) INTO spent FROM wallets_velocitybucket vb
+             WHERE vb.wallet_id = found_id AND vb.minute > (e->>'minute')::bigint - 1440 AND vb.minute <= (e->>'minute')::bigint;
+            IF greatest(spent, 0) + (e->>'amount')::bigint > lim THEN
+                RETURN jsonb_build_object('code', 'velocity_limit_exceeded',
+                    'detail', format('24 h outflow would be %s, above the limit %s', greatest(spent, 0) + (e->>'amount')::bigint, lim),
+                    'wallet_id', found_id);
             END IF;
-            IF lim IS NOT NULL THEN
-                SELECT coalesce(sum(vb.amount), 0) INTO spent FROM wallets_velocitybucket vb
-                 WHERE vb.wallet_id = r.wallet_id AND vb.minute > r.minute - 1440 AND vb.minute <= r.minute;
-                IF greatest(spent, 0) + r.amount > lim THEN
-                    RETURN jsonb_build_object('code', 'velocity_limit_exceeded',
-                        'detail', format('24 h outflow would be %s, above the limit %s', greatest(spent, 0) + r.amount, lim),
-                        'wallet_id', r.wallet_id);
-                END IF;
-            END IF;
-        END LOOP;
-    END IF;
+        END IF;
+    END LOOP;
 
     -- 7. write: balances (one primary-key UPDATE each, or the missing row inserted)
     FOR j IN 1 .. coalesce(array_length(d_wallet, 1), 0) LOOP
@@ -188,17 +197,17 @@ BEGIN
     END LOOP;
 
     -- the chain: link = sha256(prev_link || mac || version), the key never here
-    FOR r IN SELECT x.* FROM jsonb_array_elements(plan->'events') WITH ORDINALITY AS a(doc, n),
-             jsonb_to_record(a.doc) AS x(wallet_id uuid, type text, data jsonb, uid uuid, occurred_at timestamptz, key_id text, mac text)
-             ORDER BY a.n LOOP
-        i := array_position(ids, r.wallet_id);
+    FOR k IN 1 .. coalesce(jsonb_array_length(plan->'events'), 0) LOOP
+        e := plan->'events'->(k - 1);
+        e_wallet[k] := (e->>'wallet_id')::uuid;
+        i := array_position(ids, e_wallet[k]);
         w_version[i] := w_version[i] + 1;
-        w_link[i] := encode(sha256(convert_to(w_link[i] || r.mac || w_version[i]::text, 'UTF8')), 'hex');
+        w_link[i] := encode(sha256(convert_to(w_link[i] || (e->>'mac') || w_version[i]::text, 'UTF8')), 'hex');
         w_touched[i] := true;
-        e_wallet := e_wallet || r.wallet_id; e_version := e_version || w_version[i]; e_type := e_type || r.type;
-        e_data := e_data || r.data; e_at := e_at || r.occurred_at; e_key := e_key || r.key_id; e_uid := e_uid || r.uid;
-        e_mac := e_mac || r.mac; e_link := e_link || w_link[i];
-        written := written || jsonb_build_array(jsonb_build_array(r.wallet_id, w_version[i], r.type));
+        e_version[k] := w_version[i]; e_type[k] := e->>'type'; e_data[k] := e->'data';
+        e_at[k] := (e->>'occurred_at')::timestamptz; e_key[k] := e->>'key_id'; e_uid[k] := (e->>'uid')::uuid;
+        e_mac[k] := e->>'mac'; e_link[k] := w_link[i];
+        written := written || jsonb_build_array(jsonb_build_array(e_wallet[k], w_version[i], e_type[k]));
     END LOOP;
     IF jsonb_typeof(plan->'status') = 'object' THEN
         i := array_position(ids, (plan->'status'->>'wallet_id')::uuid);
@@ -222,27 +231,25 @@ BEGIN
           FROM jsonb_to_recordset(journal->'postings') AS x(account text, wallet_id uuid, currency text, amount bigint);
     END IF;
 
-    IF jsonb_array_length(plan->'holds') > 0 THEN
-        FOR r IN SELECT * FROM jsonb_to_recordset(plan->'holds')
-                 AS x(id uuid, reference text, wallet_id uuid, currency text, amount bigint, purpose text) LOOP
-            INSERT INTO wallets_hold (id, reference, wallet_id, currency, amount, purpose, status, created_at, updated_at)
-            VALUES (r.id, r.reference, r.wallet_id, r.currency, r.amount, r.purpose, 'HELD', now_ts, now_ts);
-            hold_id := r.id;
-        END LOOP;
-    END IF;
-    IF jsonb_array_length(plan->'hold_changes') > 0 THEN
-        FOR r IN SELECT * FROM jsonb_to_recordset(plan->'hold_changes') AS x(id uuid, "to" text) LOOP
-            UPDATE wallets_hold SET status = r."to", updated_at = now_ts WHERE id = r.id;
-            hold_id := r.id;
-        END LOOP;
-    END IF;
+    FOR k IN 1 .. coalesce(jsonb_array_length(plan->'holds'), 0) LOOP
+        e := plan->'holds'->(k - 1);
+        hold_id := (e->>'id')::uuid;
+        INSERT INTO wallets_hold (id, reference, wallet_id, currency, amount, purpose, status, created_at, updated_at)
+        VALUES (hold_id, e->>'reference', (e->>'wallet_id')::uuid, e->>'currency', (e->>'amount')::bigint, e->>'purpose',
+                'HELD', now_ts, now_ts);
+    END LOOP;
+    FOR k IN 1 .. coalesce(jsonb_array_length(plan->'hold_changes'), 0) LOOP
+        e := plan->'hold_changes'->(k - 1);
+        hold_id := (e->>'id')::uuid;
+        UPDATE wallets_hold SET status = e->>'to', updated_at = now_ts WHERE id = hold_id;
+    END LOOP;
 
-    IF jsonb_array_length(plan->'velocity') > 0 THEN
-        FOR r IN SELECT * FROM jsonb_to_recordset(plan->'velocity') AS x(wallet_id uuid, minute bigint, amount bigint) LOOP
-            INSERT INTO wallets_velocitybucket (wallet_id, minute, amount) VALUES (r.wallet_id, r.minute, r.amount)
-            ON CONFLICT (wallet_id, minute) DO UPDATE SET amount = wallets_velocitybucket.amount + EXCLUDED.amount;
-        END LOOP;
-    END IF;
+    FOR k IN 1 .. coalesce(jsonb_array_length(plan->'velocity'), 0) LOOP
+        e := plan->'velocity'->(k - 1);
+        INSERT INTO wallets_velocitybucket (wallet_id, minute, amount)
+        VALUES ((e->>'wallet_id')::uuid, (e->>'minute')::bigint, (e->>'amount')::bigint)
+        ON CONFLICT (wallet_id, minute) DO UPDATE SET amount = wallets_velocitybucket.amount + EXCLUDED.amount;
+    END LOOP;
 
     -- the sealer's queue: `since` keeps the first unsealed moment
     IF array_length(e_wallet, 1) > 0 THEN

@@ -622,3 +622,23 @@ def test_a_transfer_through_the_service_is_one_round_trip_its_limit_read_under_t
         measured = count(transfer)
         assert measured["round_trips"] == 1, measured["sql"]
     assert balance_of(target) == (10, 0)
+
+
+@pytest.mark.django_db
+def test_the_function_refuses_a_plan_whose_wallets_are_not_in_the_lock_order():
+    # `MovementPlan.as_json` sorts them; a plan made any other way must not lock out of order.
+    if not ON_PG:
+        pytest.skip("PostgreSQL")
+    import json
+
+    from django.db import DatabaseError, transaction
+
+    source, target = funded(amount=1000), WalletFactory()
+    movement = plan.transfer_plan(
+        transfer_id=uuid.uuid4(), from_wallet_id=source.id, to_wallet_id=target.id, amount=5, currency="USD"
+    ).as_json()
+    movement["wallets"].reverse()
+    before = _counts()
+    with pytest.raises(DatabaseError, match="ascending id order"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(PostgresExecutor.SQL, [json.dumps(movement)])
+    assert _counts() == before and balance_of(target) == (0, 0)

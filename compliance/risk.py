@@ -55,7 +55,8 @@ class Facts:
     recent_screenings: int  # screenings of the wallet in the last RAPID_WINDOW
     currency_known: bool  # one of the owner's wallets is based in, or holds, the currency
     counterparty_seen: bool  # this wallet was approved to pay the counterparty before
-    # the wallet's last HISTORY approved amounts in the currency: read apart, only when rules run
+    # the wallet's last HISTORY approved amounts in the currency (in no particular order: the rules
+    # take their count and median)
     approved_amounts: tuple[int, ...] = ()
 
 

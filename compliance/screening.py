@@ -21,8 +21,9 @@ the audit log. Call `screen()` outside any transaction: it may call the remote r
 
 from __future__ import annotations
 
+import json
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection
@@ -70,7 +71,7 @@ class _Context:
     daily_limit: int
     outflow_24h: int
     earlier_id: int | None  # the assessment this saga already got for this operation, if any
-    facts: risk.Facts  # without the amount history, which `_approved_amounts` adds when needed
+    facts: risk.Facts  # the risk rules' inputs, the amount history included
 
 
 _RA = RiskAssessment._meta.db_table
@@ -90,20 +91,28 @@ SELECT
     OR EXISTS (SELECT 1 FROM {Balance._meta.db_table} b JOIN {_WALLETS} o ON o.id = b.wallet_id
       WHERE o.owner_id = w.owner_id AND b.currency = %(currency)s),
   EXISTS (SELECT 1 FROM {_RA} r WHERE r.wallet_id = w.id AND r.counterparty_wallet_id = %(counterparty)s
-    AND r.outcome = %(approve)s)
+    AND r.outcome = %(approve)s),
+  (SELECT {{json_array}}(a.amount) FROM (SELECT r.amount FROM {_RA} r
+    WHERE r.wallet_id = w.id AND r.currency = %(currency)s AND r.outcome = %(approve)s
+    ORDER BY r.created_at DESC LIMIT {risk.HISTORY}) a)
 FROM {_WALLETS} w WHERE w.id = %(wallet_id)s
 """
-_AMOUNTS_SQL = (
-    f"SELECT amount FROM {_RA} WHERE wallet_id = %s AND currency = %s AND outcome = %s"
-    f" ORDER BY created_at DESC LIMIT {risk.HISTORY}"
-)
+# The one word the two databases spell differently: the JSON array of the amount history.
+_JSON_ARRAY = {"postgresql": "json_agg", "sqlite": "json_group_array"}
+_RA_FIELDS = tuple(f for f in RiskAssessment._meta.concrete_fields if not f.primary_key)
+# Every screening stores its answer: written out, not built by the ORM's save (about 0.8 ms of CPU
+# per request), on PostgreSQL and SQLite alike.
+_RA_COLUMNS = ", ".join(str(f.column) for f in _RA_FIELDS)
+_RA_INSERT_SQL = f"INSERT INTO {_RA} ({_RA_COLUMNS}) VALUES ({', '.join(['%s'] * len(_RA_FIELDS))})"
 
 
 def _context(
     *, operation: str, wallet_id: uuid.UUID, currency: str, counterparty: uuid.UUID | None, saga_id, now
 ) -> _Context | None:
-    """One query for every check below but the amount history (`_approved_amounts`, read only when
-    the risk rules run): the same SQL on PostgreSQL and SQLite. None when the wallet does not exist."""
+    """One query, one round trip, for every check below, the risk rules' amount history included
+    (the wallet's last `risk.HISTORY` approved amounts in the currency, an index read also when a
+    gate declines before the rules run): the same SQL on PostgreSQL and SQLite but for the name of
+    the JSON array aggregate. None when the wallet does not exist."""
     ops = connection.ops
     minute = velocity.epoch_minute(now)
     params = {
@@ -119,11 +128,13 @@ def _context(
         "wallet_id": uuid_param(wallet_id),
     }
     with connection.cursor() as cursor:
-        cursor.execute(_CONTEXT_SQL, params)
+        cursor.execute(_CONTEXT_SQL.format(json_array=_JSON_ARRAY[connection.vendor]), params)
         row = cursor.fetchone()
     if row is None:
         return None
-    owner, status, young, kyc, kyc_kind, limit, outflow, earlier, recent, known, seen = row
+    owner, status, young, kyc, kyc_kind, limit, outflow, earlier, recent, known, seen, amounts = row
+    if isinstance(amounts, str):  # SQLite answers the JSON as text
+        amounts = json.loads(amounts)
     return _Context(
         owner_id=owner if isinstance(owner, uuid.UUID) else uuid.UUID(owner),
         status=status,
@@ -133,15 +144,21 @@ def _context(
         outflow_24h=max(outflow or 0, 0),
         earlier_id=earlier,
         facts=risk.Facts(
-            young=bool(young), recent_screenings=recent, currency_known=bool(known), counterparty_seen=bool(seen)
+            young=bool(young),
+            recent_screenings=recent,
+            currency_known=bool(known),
+            counterparty_seen=bool(seen),
+            approved_amounts=tuple(int(amount) for amount in amounts or ()),
         ),
     )
 
 
-def _approved_amounts(wallet_id: uuid.UUID, currency: str) -> tuple[int, ...]:
+def _record(assessment: RiskAssessment) -> None:
+    """INSERT the unsaved `assessment` (`created_at` set as `save` sets it; no model signal is sent:
+    nothing observes this model's saves)."""
+    values = [f.get_db_prep_save(f.pre_save(assessment, add=True), connection) for f in _RA_FIELDS]
     with connection.cursor() as cursor:
-        cursor.execute(_AMOUNTS_SQL, [uuid_param(wallet_id), currency, RiskAssessment.Outcome.APPROVE])
-        return tuple(amount for (amount,) in cursor.fetchall())
+        cursor.execute(_RA_INSERT_SQL, values)
 
 
 TIER_UNVERIFIED, TIER_PERSON, TIER_BUSINESS = "unverified", "person", "business"
@@ -258,7 +275,7 @@ def screen(
             counterparty_wallet_id=counterparty_wallet_id,
             saga_id=saga_id,
             now=now,
-            facts=replace(context.facts, approved_amounts=_approved_amounts(wallet_id, currency)),
+            facts=context.facts,
         )
         score = risk.assess(subject)
         source = score.source
@@ -278,7 +295,7 @@ def screen(
         source=source,
         reasons=list(decision.reasons),
     )
-    assessment.save(force_insert=True)
+    _record(assessment)
     if decision.outcome == DECLINE:
         _auto_freeze(wallet_id, context.status, decision)
     return decision

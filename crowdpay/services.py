@@ -107,9 +107,46 @@ def _json(field: str, value) -> Any:
     return cast(JSONField, IdempotencyKey._meta.get_field(field)).get_db_prep_value(value, connection)
 
 
+# The claim's INSERT, written out for the same reason (the ORM's save spent about 1 ms of CPU per
+# request building it); RETURNING works on PostgreSQL and SQLite alike.
+_CLAIM_COLUMNS = (
+    "caller",
+    "key",
+    "fingerprint",
+    "method",
+    "path",
+    "status",
+    "response_headers",
+    "created_at",
+    "locked_at",
+)
+_CLAIM_SQL = (
+    f"INSERT INTO {IdempotencyKey._meta.db_table} ({', '.join(_CLAIM_COLUMNS)})"  # noqa: S608
+    f" VALUES ({', '.join(['%s'] * len(_CLAIM_COLUMNS))}) RETURNING id"
+)
+
+
 def _insert_claim(record: IdempotencyKey) -> IdempotencyKey:
-    """INSERT the unsaved `record` (a duplicate (caller, key) raises IntegrityError, as `create`)."""
-    record.save(force_insert=True)
+    """INSERT the unsaved `record` (a duplicate (caller, key) raises IntegrityError, as `create`;
+    no model signal is sent: nothing observes this model's saves)."""
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CLAIM_SQL,
+            [
+                record.caller,
+                record.key,
+                record.fingerprint,
+                record.method,
+                record.path,
+                record.status,
+                _json("response_headers", record.response_headers),
+                adapt(record.created_at),
+                adapt(record.locked_at),
+            ],
+        )
+        record.pk = cursor.fetchone()[0]
+    record._state.adding = False  # as `save` leaves it: the row exists
     return record
 
 

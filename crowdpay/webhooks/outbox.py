@@ -3,7 +3,9 @@
 Each writer is one INSERT … SELECT … WHERE EXISTS (an enabled endpoint of that owner subscribes to
 that type): the subscription check costs no round trip of its own and a message is only stored when
 someone will receive it. It runs in the caller's transaction (`operation_changed`,
-`wallet_status_changed`, `pod_event`); the balance monitors are a follower of the ledger's executor
+`wallet_status_changed`, `pod_event`), or inside a statement of the caller's own: a new saga's
+row, log and message go as one statement (`operation_insert`, used by `sagas.state.insert`); the
+balance monitors are a follower of the ledger's executor
 (`monitors`, in `wallets.executor.FOLLOWERS`): after a movement, in its transaction, from the
 balances it changed. The message table has no foreign key, so these inserts lock nothing
 (wallets/ledger.py "Lock order").
@@ -121,6 +123,26 @@ def operation_changed(saga) -> None:
     event = operation_event(saga)
     if event is not None:
         _owner_event(wallet_id=saga.wallet_id, type=event, data=operation_data(saga))
+
+
+def operation_insert(saga) -> tuple[str, dict] | None:
+    """PostgreSQL only: what `operation_changed` runs, as an `INSERT … SELECT … WHERE EXISTS (a
+    subscriber) RETURNING id` and its named parameters (`%(type)s`, `%(data)s`, `%(now)s`,
+    `%(wallet)s`), for a writer that sends it inside a statement of its own (a data-modifying
+    `WITH`: `sagas.state.insert` writes a new saga, its log and this message in one round trip).
+    None when the saga's status is not one that is told. The writer then calls `inserted(n)` with
+    the rows it returned, so that a written message is dispatched after the commit."""
+    event = operation_event(saga)
+    if event is None:
+        return None
+    params = {"type": str(event), "data": _json(operation_data(saga)), "now": timezone.now(), "wallet": saga.wallet_id}
+    return _OWNER_EVENT_PLAIN, params
+
+
+def inserted(count: int) -> None:
+    """After an embedded `operation_insert` wrote `count` messages: dispatch them once committed."""
+    if count:
+        transaction.on_commit(dispatch_soon)
 
 
 # --- wallets ----------------------------------------------------------------------------------------

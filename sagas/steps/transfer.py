@@ -18,7 +18,6 @@ from django.db import IntegrityError
 
 from compliance import screening
 from crowdpay.metrics_sagas import record_screening
-from crowdpay.webhooks import outbox as webhooks_outbox
 from wallets import services as ledger
 from wallets.currencies import validate_amount, validate_currency
 from wallets.errors import LedgerError, LedgerErrorCode
@@ -27,7 +26,7 @@ from wallets.fx import Conversion, Quote, convert
 from .. import gateways, state
 from ..errors import SagaErrorCode
 from ..gateways import GatewayRejected, GatewayUnavailable
-from ..models import Saga, SagaStep
+from ..models import Saga
 from . import common
 
 State = Saga.State
@@ -132,16 +131,14 @@ def _instant(fields: dict, expected: dict, decision: screening.Decision) -> Saga
 
     def record(journal_id: uuid.UUID) -> None:
         # The saga row, its steps and its webhook message, in the movement's transaction, after the
-        # ledger's executor (the wallets stay locked until the commit).
+        # ledger's executor (the wallets stay locked until the commit): one statement (`state.insert`).
         saga, steps = state.born(fields)
         steps.append(common.screened(saga, decision))
         saga.hold_funds()
         saga.journal_id = journal_id
         saga.succeed()
         steps.append(("transfer", "completed", {"journal_id": str(journal_id)}))
-        saga.save(force_insert=True)
-        SagaStep.objects.bulk_create([SagaStep(saga=saga, step=s, result=r, detail=d) for s, r, d in steps])
-        webhooks_outbox.operation_changed(saga)
+        state.insert(saga, steps)
         created[:] = [saga]
 
     try:

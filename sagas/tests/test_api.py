@@ -138,6 +138,8 @@ def test_transfer_between_wallets_completes_and_is_replayed(api, caller_wallet):
     operation = response.json()
     assert operation["kind"] == "TRANSFER" and operation["counterparty_wallet_id"] == str(target.id)
     assert operation["status"] == "SUCCEEDED"
+    # The write answers the Operation without its serializer: the same JSON as the read renders
+    assert api.get(f"/v1/operations/{operation['id']}").json() == operation
     assert balance_of(caller_wallet) == (900_00, 0) and balance_of(target) == (100_00, 0)
     again = _post(api, "/v1/transfer", body, "t-1")
     assert again["Idempotent-Replayed"] == "true" and balance_of(target) == (100_00, 0)

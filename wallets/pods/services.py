@@ -26,7 +26,7 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -478,8 +478,12 @@ def pledge_make(
             else:  # SQLite (development): one writer at a time anyway
                 cursor.execute(_GOAL_SQL, [ledger.uuid_param(goal_id)])
             status, deadline = cursor.fetchone()
-        if isinstance(deadline, str):  # SQLite
+        # SQLite answers what Django stored there, UTC with no offset (as text, or naive through its
+        # converter): compared with the aware now() a naive deadline would raise TypeError.
+        if isinstance(deadline, str):
             deadline = datetime.fromisoformat(deadline)
+        if timezone.is_naive(deadline):
+            deadline = deadline.replace(tzinfo=UTC)
         if (refusal := _goal_refusal(status, deadline, _now())) is not None:
             raise refusal
         made[:] = [

@@ -1,4 +1,5 @@
-"""The embedded default: with no DATABASE_URL and no REDIS_URL the main ledger flows run on SQLite."""
+"""The embedded default: with no DATABASE_URL and no REDIS_URL the main ledger flows, and a pod's
+pledge, run on SQLite."""
 
 import os
 import subprocess
@@ -22,6 +23,22 @@ services.hold_capture(hold_id=hold.id)
 services.wallet_freeze(wallet_id=pod.id, actor="smoke", reason="smoke")
 assert reconcile() == [], reconcile()
 print("balances", a.balances.get().posted, pod.balances.get().posted)
+
+# A pledge reads its goal's deadline back by raw SQL: SQLite answers it without an offset.
+from datetime import timedelta
+from django.utils import timezone
+from wallets.pods import services as pods
+owner = uuid.uuid4()
+trip = services.wallet_open(owner_id=owner, kind="POD", base_currency="USD")
+mine = services.wallet_open(owner_id=owner, kind="USER", base_currency="USD")
+services.wallet_credit(wallet_id=mine.id, amount=50_00, currency="USD", reference="smoke-pod-credit")
+pods.pod_ensure(pod_id=trip.id)
+goal = pods.goal_set(pod_id=trip.id, actor_id=owner, amount=100_00, currency="USD",
+                     deadline=timezone.now() + timedelta(days=1))
+pledge = pods.pledge_make(pod_id=trip.id, goal_id=goal.id, member_id=owner, wallet_id=mine.id, amount=30_00,
+                          reference="smoke-pledge")
+assert reconcile() == [], reconcile()
+print("pledge", pledge.amount, mine.balances.get().held)
 """
 
 
@@ -36,6 +53,7 @@ def test_main_flows_on_embedded_sqlite(tmp_path):
     flows = run("shell", "-c", FLOWS)
     assert flows.returncode == 0, flows.stderr
     assert "balances 35000 10000" in flows.stdout
+    assert "pledge 3000 3000" in flows.stdout
     for command in ("reconcile", "verify_events"):
         result = run(command)
         assert result.returncode == 0, result.stderr

@@ -28,6 +28,8 @@ How a movement runs:
    membership rules, which pledges of a batch to capture, refunds re-planned under the pod's lock)
    first runs a `plan.lock_plan` inside its transaction (the executor takes the locks, ascending id,
    and holds them to the commit), decides, then runs the movement's plan in the same transaction.
+   (A pledge batch whose usual answer is known, every hold, tries that plan first and decides under
+   its locks only when the executor refuses it: `services.pledges_capture`.)
 5. `sealing.seal_after_commit()` once per movement (a seal after the commit in `make run`, where
    Celery runs eagerly and no beat runs; nothing with a broker).
 

@@ -710,6 +710,7 @@ def pledges_capture(
     hold_ids: list[uuid.UUID],
     reference: str,
     decide: Callable[[Locked, uuid.UUID], BatchCapture | None],
+    holds: list[tuple[uuid.UUID, uuid.UUID, int]] | None = None,
 ) -> uuid.UUID | None:
     """Capture pledge holds into their pod in ONE movement: one transaction, one journal entry
     (`reference`, kind `pledge_capture`) whose postings take each pledge from its member's wallet
@@ -719,36 +720,65 @@ def pledges_capture(
     `decide(locked, journal_id)` runs, which may lock pods rows (always after the wallets) and
     chooses which of the holds to capture, or None to do nothing; then the capture plan runs in
     the same transaction (the executor checks each hold is still HELD). Exactly once: a replay of
-    `reference` returns the first entry's id. Returns the journal id, or None."""
+    `reference` returns the first entry's id. Returns the journal id, or None.
+
+    `holds`, when the caller has them: (hold id, member wallet, amount) of every hold of
+    `hold_ids` (a hold's wallet and amount never change), for a caller whose `decide` takes every
+    hold that is still held on an active wallet and appends nothing. The capture of all of them is
+    then planned before the transaction (its events' macs computed while nothing is locked) and
+    tried first: the executor's one call locks the pod and the wallets, checks the reference, the
+    statuses (a member's wallet must be active: it sends) and the holds, and writes, so the
+    wallets stay locked for that call, the followers' rows and the COMMIT only. Should it refuse
+    (a wallet frozen or closed, a hold captured or released meanwhile: it has written nothing), the
+    same transaction, the locks still held, goes the way above: `decide`, then the plan it chose."""
     validate_currency(currency)
-    if (done := _journal_lookup(reference, "pledge_capture")()) is not None:
-        return done
-    members = sorted(set(Hold.objects.filter(pk__in=hold_ids).values_list("wallet_id", flat=True)))
     journal_id = uuid.uuid4()
+    planned = None
+    if holds is not None:
+        if sorted(h for h, _, _ in holds) != sorted(set(hold_ids)):
+            raise ValueError("holds must describe exactly the holds of hold_ids")
+        planned = plans.pledge_capture_plan(
+            pod_id=pod_id, currency=currency, holds=holds, reference=reference, journal_id=journal_id
+        )
+        members = sorted({w for _, w, _ in holds})
+    else:
+        if (done := _journal_lookup(reference, "pledge_capture")()) is not None:
+            return done
+        members = sorted(set(Hold.objects.filter(pk__in=hold_ids).values_list("wallet_id", flat=True)))
+
+    def decided() -> uuid.UUID | None:
+        locked = _lock([pod_id, *members], (currency,))
+        batch = decide(locked, journal_id)
+        if batch is None or not batch.hold_ids:
+            return None
+        chosen = list(Hold.objects.filter(pk__in=set(batch.hold_ids)).values_list("id", "wallet_id", "amount"))
+        if len(chosen) != len(set(batch.hold_ids)):
+            raise LedgerError("a pledge's hold does not exist", code=LedgerErrorCode.HOLD_NOT_FOUND)
+        if any(w not in locked.wallets for _, w, _ in chosen):
+            raise RuntimeError("a hold's wallet was not locked")
+        plan = plans.pledge_capture_plan(
+            pod_id=pod_id,
+            currency=currency,
+            holds=chosen,
+            reference=reference,
+            extra_events=batch.appends,
+            journal_id=journal_id,
+        )
+        return captured(plan, executor.executor().execute(plan))
+
+    def captured(plan: MovementPlan, outcome: Outcome) -> uuid.UUID | None:
+        if not outcome.replay:
+            executor.follow(plan, outcome)
+        return outcome.journal_id
 
     def write() -> uuid.UUID | None:
         with transaction.atomic():
-            locked = _lock([pod_id, *members], (currency,))
-            batch = decide(locked, journal_id)
-            if batch is None or not batch.hold_ids:
-                return None
-            holds = list(Hold.objects.filter(pk__in=set(batch.hold_ids)).values_list("id", "wallet_id", "amount"))
-            if len(holds) != len(set(batch.hold_ids)):
-                raise LedgerError("a pledge's hold does not exist", code=LedgerErrorCode.HOLD_NOT_FOUND)
-            if any(w not in locked.wallets for _, w, _ in holds):
-                raise RuntimeError("a hold's wallet was not locked")
-            plan = plans.pledge_capture_plan(
-                pod_id=pod_id,
-                currency=currency,
-                holds=holds,
-                reference=reference,
-                extra_events=batch.appends,
-                journal_id=journal_id,
-            )
-            outcome = executor.executor().execute(plan)
-            if not outcome.replay:
-                executor.follow(plan, outcome)
-            return outcome.journal_id
+            if planned is not None:
+                try:
+                    return captured(planned, executor.executor().execute(planned))
+                except LedgerError:
+                    pass  # refused, nothing written, the wallets locked: decide under those locks
+            return decided()
 
     try:
         written = ledger.retrying(write, what="pledge capture")

@@ -207,3 +207,52 @@ def test_approvals_racing_the_quorum_execute_the_outflow_once():
     assert Balance.objects.get(wallet_id=group.pod_id, currency="USD").posted == 20_00
     assert verify_chains() == []
     assert reconcile() == []
+
+
+def _other_session():
+    """A second PostgreSQL session of the test database (autocommit), as another worker's."""
+    import psycopg
+
+    settings = connections["default"].settings_dict
+    return psycopg.connect(
+        dbname=settings["NAME"], user=settings["USER"], host=settings["HOST"] or None,
+        port=settings["PORT"] or None, password=settings["PASSWORD"] or None, autocommit=True,
+    )  # fmt: skip
+
+
+def test_a_capture_finding_another_one_running_returns_at_once_and_a_closing_goal_enqueues_nothing(monkeypatch):
+    """The capture lease: while another session holds it, `goal_capture` leaves the goal alone (the
+    holder captures it); once it is let go, the capture runs, and lets go of it in turn. While a
+    close holds the goal's gate, the check after a pledge's commit enqueues nothing (the close
+    decides with that pledge counted)."""
+    group = crew(members=2, amount=100_00)
+    a, b = [m for m in group.wallets if m != group.owner]
+    goal = services.goal_set(
+        pod_id=group.pod_id, actor_id=group.owner, amount=30_00, currency="USD",
+        deadline=timezone.now() + timedelta(days=1),
+    )  # fmt: skip
+    enqueued: list = []
+    monkeypatch.setattr(services, "_enqueue_capture", enqueued.append)
+    gate, lease = [services._GOAL_GATE, services._gate_key(goal.id)], [services._lease_key(goal.id)]
+    for member, amount in ((a, 20_00), (b, 10_00)):
+        services.pledge_make(
+            pod_id=group.pod_id, goal_id=goal.id, member_id=member, wallet_id=group.wallets[member].id,
+            amount=amount, reference=str(uuid.uuid4()),
+        )  # fmt: skip
+    assert enqueued == [goal.id]  # only the pledge that met it (20.00 of 30.00 was not due)
+    with _other_session() as other:
+        with other.transaction():
+            other.execute("SELECT pg_advisory_xact_lock(%s, %s)", gate)  # a close holds the gate
+            assert not services._capture_due(goal.id)
+        assert services._capture_due(goal.id)
+        other.execute("SELECT pg_advisory_lock(%s)", lease)  # another worker is capturing
+        assert services.goal_capture(goal_id=goal.id).status == PodGoal.Status.OPEN
+        assert set(Hold.objects.filter(pledge__goal=goal).values_list("status", flat=True)) == {Hold.Status.HELD}
+        other.execute("SELECT pg_advisory_unlock(%s)", lease)
+    goal = services.goal_capture(goal_id=goal.id)
+    assert (goal.status, goal.captured_amount) == (PodGoal.Status.REACHED, 30_00)
+    assert not services._capture_due(goal.id)
+    with _other_session() as other:  # this session let go of the lease
+        assert other.execute("SELECT pg_try_advisory_lock(%s)", lease).fetchone()[0] is True
+    assert verify_chains() == []
+    assert reconcile() == []

@@ -42,24 +42,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def server_env(database_url: str, redis_url: str) -> dict[str, str]:
-    from django.conf import settings
-
-    from crowdpay.keys import public_key
-
+def server_settings(database_url: str, redis_url: str) -> dict[str, str]:
+    """What part 4's server runs with, but its keys (`server_env`; bench/http_probe.py too)."""
     return {
-        **os.environ,
         # The deployed settings on the sandbox providers: credits use the payment sandbox's test tokens.
         "DJANGO_SETTINGS_MODULE": "crowdpay.settings.local_stack",
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
-        "SECRET_KEY": settings.SECRET_KEY + "-bench-server",
-        "JWT_PUBLIC_KEY": public_key(),
-        # The same key ring as the bench process, so every chain verifies afterwards.
-        "EVENT_HMAC_KEYS": settings.EVENT_HMAC_KEYS,
         "PII_ENCRYPTION_KEYS": os.environ.get("PII_ENCRYPTION_KEYS")
         or "bench1:" + base64.b64encode(b"b" * 32).decode(),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
         "SECURE_SSL_REDIRECT": "False",
         "API_WRITE_THROTTLE_RATE": "1000000/minute",
         # Screening still runs on every request, but its review and decline thresholds are out of
@@ -69,6 +61,21 @@ def server_env(database_url: str, redis_url: str) -> dict[str, str]:
         "RISK_DECLINE_SCORE": "101",
         "RISK_FREEZE_SCORE": "101",
         "LOG_LEVEL": "WARNING",
+    }
+
+
+def server_env(database_url: str, redis_url: str) -> dict[str, str]:
+    from django.conf import settings
+
+    from crowdpay.keys import public_key
+
+    return {
+        **os.environ,
+        **server_settings(database_url, redis_url),
+        "SECRET_KEY": settings.SECRET_KEY + "-bench-server",
+        "JWT_PUBLIC_KEY": public_key(),
+        # The same key ring as the bench process, so every chain verifies afterwards.
+        "EVENT_HMAC_KEYS": settings.EVENT_HMAC_KEYS,
     }
 
 
@@ -210,12 +217,10 @@ def _clients(count: int, seconds: float, body) -> tuple[list[float], list[str], 
     return latencies, errors, time.perf_counter() - started
 
 
-def http_transfers(*, base: str, wallets: list[tuple[uuid.UUID, uuid.UUID]], clients: int, seconds: float) -> dict:
-    """Part 4. `wallets` are (wallet id, owner id) pairs; each transfer is from a random wallet,
-    with its owner's token, to another."""
+def transfer_request(base: str, wallets: list[tuple[uuid.UUID, uuid.UUID]], tokens: dict):
+    """One client's `POST /v1/transfer`, for `_clients`: from a random wallet, with its owner's
+    token, to another; None when done in the request (200 SUCCEEDED), else what went wrong."""
     import random
-
-    tokens = {owner: _bearer(owner) for _, owner in wallets}
 
     def transfer(client, n, warmup=False):
         rng = random.Random(n)
@@ -235,16 +240,31 @@ def http_transfers(*, base: str, wallets: list[tuple[uuid.UUID, uuid.UUID]], cli
             return f"{response.status_code} {response.text[:200]}"
         return None
 
-    latencies, errors, elapsed = _clients(clients, seconds, transfer)
-    figures = summary(latencies, elapsed)
-    figures.update(clients=clients, errors=len(errors), error_samples=errors[:5])
+    return transfer
+
+
+def read_request(base: str, wallets: list[tuple[uuid.UUID, uuid.UUID]], tokens: dict):
+    """One client's `GET /v1/wallets/{id}`, for `_clients`, with the owner's token."""
 
     def read(client, n, warmup=False):
         wallet, owner = wallets[n % len(wallets)]
         response = client.get(f"{base}/v1/wallets/{wallet}", headers={"Authorization": tokens[owner]})
         return None if response.status_code == 200 else f"{response.status_code} {response.text[:200]}"
 
-    latencies, errors, elapsed = _clients(clients, max(seconds / 3, 1), read)
+    return read
+
+
+def http_transfers(*, base: str, wallets: list[tuple[uuid.UUID, uuid.UUID]], clients: int, seconds: float) -> dict:
+    """Part 4. `wallets` are (wallet id, owner id) pairs; each transfer is from a random wallet,
+    with its owner's token, to another."""
+    tokens = {owner: _bearer(owner) for _, owner in wallets}
+    transfer = transfer_request(base, wallets, tokens)
+
+    latencies, errors, elapsed = _clients(clients, seconds, transfer)
+    figures = summary(latencies, elapsed)
+    figures.update(clients=clients, errors=len(errors), error_samples=errors[:5])
+
+    latencies, errors, elapsed = _clients(clients, max(seconds / 3, 1), read_request(base, wallets, tokens))
     figures["get_wallet"] = summary(latencies, elapsed)
     figures["get_wallet"]["errors"] = len(errors)
     return figures

@@ -14,10 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import subprocess
 import time
-import uuid
 from pathlib import Path
 
 from . import config
@@ -64,33 +62,10 @@ def _snapshot(groups: dict[str, list[int]]) -> dict[str, dict[int, float]]:
 
 
 def _phase(name, base, wallets, tokens, clients, seconds, master, dbname, py_spy):
-    from .http import _clients
+    from .http import _clients, read_request, transfer_request
     from .stats import summary
 
-    def transfer(client, n, warmup=False):
-        rng = random.Random(n)
-        (source, owner), (destination, _) = rng.sample(wallets, 2)
-        response = client.post(
-            f"{base}/v1/transfer",
-            json={
-                "from_wallet_id": str(source),
-                "to_wallet_id": str(destination),
-                "amount": rng.randint(1, 100_00),
-                "currency": "USD",
-                "memo": "bench",
-            },
-            headers={"Authorization": tokens[owner], "Idempotency-Key": str(uuid.uuid4())},
-        )
-        if response.status_code != 200 or response.json().get("status") != "SUCCEEDED":
-            return f"{response.status_code} {response.text[:200]}"
-        return None
-
-    def read(client, n, warmup=False):
-        wallet, owner = wallets[n % len(wallets)]
-        response = client.get(f"{base}/v1/wallets/{wallet}", headers={"Authorization": tokens[owner]})
-        return None if response.status_code == 200 else f"{response.status_code} {response.text[:200]}"
-
-    body = transfer if name == "post" else read
+    body = transfer_request(base, wallets, tokens) if name == "post" else read_request(base, wallets, tokens)
     # Warm every connection first (a backend started during the phase would count from zero, one
     # that ended would be lost): one untimed round of the same requests.
     _clients(clients, 1.0, body)

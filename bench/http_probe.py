@@ -22,7 +22,6 @@ and re-created) and REDIS_URL (the throttle's and the broker's Redis; default
 from __future__ import annotations
 
 import argparse
-import base64
 import cProfile
 import hashlib
 import json
@@ -40,23 +39,14 @@ from . import config
 
 def _environment(database_url: str, redis_url: str) -> None:
     """Part 4's server environment (bench/http.py `server_env`), set before Django starts."""
+    from .http import server_settings
+
     secret = "bench-probe-secret-" + "x" * 40
     os.environ.update(
         {
-            "DJANGO_SETTINGS_MODULE": "crowdpay.settings.local_stack",
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
+            **server_settings(database_url, redis_url),
             "SECRET_KEY": secret,
             "EVENT_HMAC_KEYS": "bench1:" + hashlib.sha256(secret.encode() + b"event-hmac").hexdigest(),
-            "PII_ENCRYPTION_KEYS": os.environ.get("PII_ENCRYPTION_KEYS")
-            or "bench1:" + base64.b64encode(b"b" * 32).decode(),
-            "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
-            "SECURE_SSL_REDIRECT": "False",
-            "API_WRITE_THROTTLE_RATE": "1000000/minute",
-            "RISK_REVIEW_SCORE": "101",
-            "RISK_DECLINE_SCORE": "101",
-            "RISK_FREEZE_SCORE": "101",
-            "LOG_LEVEL": "WARNING",
             "EVENT_SEAL_AFTER_COMMIT": "False",
         }
     )

@@ -402,18 +402,8 @@ def transfer_plan(
     )
     events.insert(0, PlanEvent.make(from_wallet_id, EventType.TRANSFER_INITIATED, initiated, now))
     velocity = (outflow.counted(from_wallet_id, now),) if outflow is not None else ()
-    return MovementPlan(
-        kind="transfer",
-        now=now,
-        journal_reference=f"transfer:{transfer_id}",
-        hold_reference=None,
-        wallets=((from_wallet_id, Access.SEND), (to_wallet_id, Access.RECEIVE)),
-        events=tuple(events),
-        deltas=_deltas(events),
-        journal_id=journal_id,
-        memo=memo,
-        postings=postings,
-        velocity=velocity,
+    return _transfer(
+        transfer_id, from_wallet_id, to_wallet_id, now, events, journal_id, postings, memo, velocity=velocity
     )
 
 
@@ -441,6 +431,16 @@ def transfer_complete_plan(
         conversion=conversion,
         now=now,
     )
+    capture = (PlanHoldChange(hold_id, from_wallet_id, HoldTo.CAPTURED),)
+    return _transfer(
+        transfer_id, from_wallet_id, to_wallet_id, now, events, journal_id, postings, memo, hold_changes=capture
+    )
+
+
+def _transfer(
+    transfer_id, from_wallet_id, to_wallet_id, now, events, journal_id, postings, memo, **rest
+) -> MovementPlan:
+    """The movement of a transfer's phase two (instant, or capturing phase one's hold: `rest`)."""
     return MovementPlan(
         kind="transfer",
         now=now,
@@ -452,7 +452,7 @@ def transfer_complete_plan(
         journal_id=journal_id,
         memo=memo,
         postings=postings,
-        hold_changes=(PlanHoldChange(hold_id, from_wallet_id, HoldTo.CAPTURED),),
+        **rest,
     )
 
 

@@ -30,7 +30,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 
 from crowdpay import admin_display as display
-from crowdpay.admin import ReadOnlyAdmin
+from crowdpay.admin import ExactSearchMixin, ReadOnlyAdmin
 from crowdpay.admin_paging import LargeTableMixin
 from crowdpay.errors import DomainError
 from sagas.models import Saga
@@ -865,8 +865,9 @@ class RiskAssessmentAdmin(LargeTableMixin, SearchMixin, ReadOnlyAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(LargeTableMixin, ReadOnlyAdmin):
+class AuditEntryAdmin(ExactSearchMixin, LargeTableMixin, ReadOnlyAdmin):
     list_display = ("at", "actor_label", "action", "object_type", "object_id", "reason")
     list_filter = ("action", "object_type", ("at", admin.DateFieldListFilter))
     search_fields = ("=object_id", "=actor_label")
+    exact_search = ("object_id", "actor_label")
     # no date_hierarchy (a scan of the log per page view, see RiskAssessmentAdmin): the `at` filter

@@ -1,11 +1,9 @@
 """Read-only views of the ledger. Money fields are never editable here: balances, events and
 postings change only through wallets.services."""
 
-import uuid
-
 from django.contrib import admin
 
-from crowdpay.admin import ReadOnlyAdmin, ReadOnlyInline
+from crowdpay.admin import ExactSearchMixin, ReadOnlyAdmin, ReadOnlyInline
 from crowdpay.admin_display import money_column
 from crowdpay.admin_paging import LargeTableMixin
 
@@ -43,10 +41,11 @@ class EventInline(ReadOnlyInline):
 
 
 @admin.register(Wallet)
-class WalletAdmin(LargeTableMixin, ReadOnlyAdmin):
+class WalletAdmin(ExactSearchMixin, LargeTableMixin, ReadOnlyAdmin):
     list_display = ("id", "owner_id", "kind", "status", "base_currency", "version", "created_at")
     list_filter = ("kind", "status", "base_currency")
     search_fields = ("=id", "=owner_id")
+    exact_search = ("id", "owner_id")
     readonly_fields = (
         "id",
         "owner_id",
@@ -62,23 +61,13 @@ class WalletAdmin(LargeTableMixin, ReadOnlyAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(LargeTableMixin, ReadOnlyAdmin):
+class EventAdmin(ExactSearchMixin, LargeTableMixin, ReadOnlyAdmin):
     list_display = ("wallet_id", "version", "type", "occurred_at")
     # The type filter is served by the (type, wallet, version) index, in the list's own order.
     list_filter = (EventTypeFilter,)
     search_fields = ("wallet__id",)
     search_help_text = "Exact wallet id"
-
-    def get_search_results(self, request, queryset, search_term):
-        # By exact wallet id through the (wallet, version) index; Django's own `=wallet__id` search
-        # compares UPPER(wallet_id::text) and scans the whole table.
-        if not search_term.strip():
-            return queryset, False
-        try:
-            wallet_id = uuid.UUID(search_term.strip())
-        except ValueError:
-            return queryset.none(), False
-        return queryset.filter(wallet_id=wallet_id), False
+    exact_search = ("wallet_id",)  # the (wallet, version) index
 
 
 class PostingInline(ReadOnlyInline):
@@ -88,17 +77,19 @@ class PostingInline(ReadOnlyInline):
 
 
 @admin.register(JournalEntry)
-class JournalEntryAdmin(LargeTableMixin, ReadOnlyAdmin):
+class JournalEntryAdmin(ExactSearchMixin, LargeTableMixin, ReadOnlyAdmin):
     list_display = ("reference", "kind", "created_at")
     list_filter = ("kind",)
     search_fields = ("=reference",)
+    exact_search = ("reference",)
     inlines = [PostingInline]
 
 
 @admin.register(Hold)
-class HoldAdmin(LargeTableMixin, ReadOnlyAdmin):
+class HoldAdmin(ExactSearchMixin, LargeTableMixin, ReadOnlyAdmin):
     list_display = ("reference", "wallet_id", "money", "purpose", "status", "created_at")
     readonly_fields = ("money",)  # on the hold's page too, above its raw fields
     money = money_column("amount", "currency", "amount")
     list_filter = ("status", "purpose")
     search_fields = ("=reference", "=wallet__id")
+    exact_search = ("reference", "wallet_id")

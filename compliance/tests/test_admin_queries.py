@@ -26,6 +26,7 @@ from compliance import screening, services
 from compliance.models import ReviewCase
 from compliance.tests.factories import officer_user, saga_row
 from compliance.tests.test_admin_walk import _build_world
+from crowdpay.admin import ExactSearchMixin
 from crowdpay.admin_paging import EstimatedCountPaginator, LargeTableMixin, planner_estimate
 from sagas.models import Saga
 from wallets.models import Event, Wallet
@@ -152,8 +153,8 @@ def test_a_change_page_makes_a_bounded_number_of_queries(world, label, model_adm
 # --- plans on PostgreSQL --------------------------------------------------------------------------
 
 
-def _event_plans(client: Client, url: str) -> list[tuple[str, str]]:
-    """EXPLAIN each query of the page that reads wallets_event, sequential scans disabled (the test
+def _event_plans(client: Client, url: str, table: str = "wallets_event") -> list[tuple[str, str]]:
+    """EXPLAIN each query of the page that reads `table`, sequential scans disabled (the test
     tables are tiny: the planner would scan them whatever the indexes)."""
     with CaptureQueriesContext(connection) as captured:
         response = client.get(url)
@@ -163,7 +164,7 @@ def _event_plans(client: Client, url: str) -> list[tuple[str, str]]:
         cursor.execute("SET LOCAL enable_seqscan = off")
         for query in captured.captured_queries:
             sql = query["sql"]
-            if '"wallets_event"' not in sql or not sql.lstrip().upper().startswith("SELECT"):
+            if f'"{table}"' not in sql or not sql.lstrip().upper().startswith("SELECT"):
                 continue
             cursor.execute("EXPLAIN " + sql)
             plans.append((sql, "\n".join(row[0] for row in cursor.fetchall())))
@@ -194,6 +195,47 @@ def test_the_events_changelist_reads_the_events_table_through_indexes_only(world
             assert "Seq Scan on wallets_event" not in plan, f"{url} scans the events table:\n{sql}\n{plan}"
             assert "upper(" not in sql.lower(), f"{url} searches with UPPER(), which no index serves:\n{sql}"
     assert checked >= len(urls), "the changelist read no events"
+
+
+def _exact_searches() -> list[tuple[str, admin.ModelAdmin, str]]:
+    return [
+        (label, a, column) for label, a in _admins() if isinstance(a, ExactSearchMixin) for column in a.exact_search
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "label,model_admin,column", _exact_searches(), ids=[f"{label}.{column}" for label, _, column in _exact_searches()]
+)
+def test_an_exact_search_finds_its_row_through_an_index(world, label, model_admin, column):
+    """Each column of a list's search box: the row whose value it is comes up, and on PostgreSQL
+    every query of the page on that table has an index to use (no `UPPER(column::text)`)."""
+    user = _user_for(world, model_admin)
+    client = Client()
+    client.force_login(user)
+    model = model_admin.model
+    row = model_admin.get_queryset(_request(user)).order_by("pk").first()
+    assert row is not None, f"the data set has no {label} to search for"
+    value = getattr(row, model._meta.get_field(column).attname)
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist") + f"?q={value}"
+    response = client.get(url)
+    assert response.status_code == 200
+    assert row.pk in {found.pk for found in response.context["cl"].result_list}
+    if connection.vendor == "postgresql":
+        plans = _event_plans(client, url, model._meta.db_table)
+        assert plans, f"{url} read no {model._meta.db_table}"
+        for sql, plan in plans:
+            assert f"Seq Scan on {model._meta.db_table}" not in plan, f"{url} scans the table:\n{sql}\n{plan}"
+            assert "upper(" not in sql.lower(), f"{url} searches with UPPER(), which no index serves:\n{sql}"
+
+
+@pytest.mark.django_db
+def test_a_term_no_column_can_hold_finds_nothing_and_is_not_an_error(world):
+    client = Client()
+    client.force_login(world.users["officer"])
+    response = client.get(reverse("admin:wallets_event_changelist") + "?q=not-a-wallet-id")
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == []
 
 
 def _large_admins() -> list[tuple[str, admin.ModelAdmin]]:

@@ -7,10 +7,12 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 
-from crowdpay.admin import ReadOnlyAdmin, ReadOnlyInline
+from crowdpay.admin import ExactSearchMixin, ReadOnlyAdmin, ReadOnlyInline
+from crowdpay.admin_paging import LargeTableMixin
 from crowdpay.errors import DomainError
 
 from . import services
+from .events import EVENT_TYPES
 from .models import Attempt, Delivery, Endpoint, Message, Monitor
 
 _ALERT_REASONS = (Endpoint.DisabledReason.GONE, Endpoint.DisabledReason.FAILING)
@@ -74,11 +76,26 @@ class EndpointAdmin(ReadOnlyAdmin):
         _each(request, queryset, lambda e: services.endpoint_enable(endpoint=e), "Enabled")
 
 
+class MessageTypeFilter(admin.SimpleListFilter):
+    """The event types subscribers may ask for (`events.EventType`): Django's filter of a plain
+    column would read the distinct types of the whole outbox on every page view."""
+
+    title = "type"
+    parameter_name = "type"
+
+    def lookups(self, request, model_admin):
+        return [(name, name) for name in sorted(EVENT_TYPES)]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(type=self.value()) if self.value() else queryset
+
+
 @admin.register(Message)
-class MessageAdmin(ReadOnlyAdmin):
+class MessageAdmin(ExactSearchMixin, LargeTableMixin, ReadOnlyAdmin):
     list_display = ("id", "type", "owner_id", "wallet_id", "created_at", "dispatched_at")
-    list_filter = ("type",)
-    search_fields = ("uid", "owner_id", "wallet_id")
+    list_filter = (MessageTypeFilter,)
+    search_fields = ("uid", "owner_id")
+    exact_search = ("uid", "owner_id")  # indexed: the message's id as delivered, the owner's messages
     readonly_fields = ("id", "uid", "type", "owner_id", "wallet_id", "data", "created_at", "dispatched_at")
 
 

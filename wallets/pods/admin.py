@@ -8,7 +8,7 @@ from django.db.models import Count, OuterRef, Prefetch, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils.html import format_html_join
 
-from crowdpay.admin import ReadOnlyAdmin, ReadOnlyInline
+from crowdpay.admin import ExactSearchMixin, ReadOnlyAdmin, ReadOnlyInline
 from crowdpay.admin_display import money_column
 from wallets.currencies import format_money
 from wallets.models import Hold
@@ -54,10 +54,11 @@ class OutflowInline(ReadOnlyInline):
 
 
 @admin.register(Pod)
-class PodAdmin(ReadOnlyAdmin):
+class PodAdmin(ExactSearchMixin, ReadOnlyAdmin):
     list_display = ["wallet_id", "status", "members", "goal_progress", "pending_approvals", "created_at"]
     list_filter = ["status"]
     search_fields = ["wallet__id"]
+    exact_search = ("wallet_id",)
     fields = (
         "wallet",
         "status",

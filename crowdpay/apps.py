@@ -11,7 +11,3 @@ class CrowdpayConfig(AppConfig):
         from crowdpay.tracing import configure_tracing
 
         configure_tracing()
-
-        from crowdpay import metrics_sagas
-
-        metrics_sagas.connect()

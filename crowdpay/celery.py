@@ -1,9 +1,8 @@
 """The Celery application. With no REDIS_URL, tasks run in-process (eager) so a bare machine works."""
 
 import os
-from datetime import UTC, datetime
 
-from celery import Celery, signals
+from celery import Celery
 
 from crowdpay import logging as crowdpay_logging
 from crowdpay import metrics, queues
@@ -20,20 +19,3 @@ app.autodiscover_tasks()
 # ECS JSON logs with the enqueuing request's id; the worker's metrics exporter (CELERY_METRICS_PORT).
 crowdpay_logging.connect_celery_signals()
 metrics.connect_celery_signals()
-
-
-@signals.task_received.connect(weak=False, dispatch_uid="crowdpay.sagas.task_received")
-def _saga_message_held(request=None, **kwargs) -> None:
-    """A worker took a saga's message: its queued mark names this (live) worker from now on."""
-    if request is not None and request.name == "sagas.tasks.saga_advance" and request.args:
-        from sagas import services
-
-        countdown = (request.eta - datetime.now(UTC)).total_seconds() if request.eta else None
-        services.queued_held(request.args[0], countdown=countdown)
-
-
-@signals.worker_ready.connect(weak=False, dispatch_uid="crowdpay.sagas.worker_ready")
-def _saga_worker_alive(**kwargs) -> None:
-    from sagas import services
-
-    services.worker_alive_start()

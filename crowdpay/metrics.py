@@ -2,8 +2,9 @@
 
 Request, latency and database metrics come from django-prometheus. This module adds what an
 operator of a wallet service watches: money held per currency (computed at scrape time from the
-balance projection), saga outcomes and durations, operations by status, idempotent replays, risk
-decisions and velocity declines. The sagas, the API and compliance call the small `record_*`
+balance projection by the ledger's collector, `wallets.metrics`, which the app registers here),
+saga outcomes and durations, operations by status, idempotent replays, risk decisions and velocity
+declines. The sagas, the API and compliance call the small `record_*`
 functions below; they never touch prometheus_client themselves.
 
 Processes: gunicorn and the Celery prefork pool run several processes, each with its own counters.
@@ -17,11 +18,12 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Callable
 
 import prometheus_client
 from django.http import HttpResponse
 from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 logger = logging.getLogger(__name__)
 
@@ -101,35 +103,16 @@ def record_risk_decision(outcome: str, code: str | None = None, operation: str |
         VELOCITY_DECLINES.labels(operation=_label(operation, default="unknown")).inc()
 
 
-# --- Scrape-time collector for the ledger ---------------------------------------------------------
-class LedgerCollector:
-    """`wallet_balance_total{currency}`: customer money per currency, from the balance projection.
+# --- Scrape-time collectors, registered by the apps ------------------------------------------------
+# Each app registers the collector of its own figures at start-up (the ledger's balances, the
+# webhooks' queue): they read their tables when /metrics is scraped, and this module imports no app.
+_SCRAPED: list[Callable[[], Collector]] = []
 
-    One aggregate query per scrape (an index-only GROUP BY over the small balance table), so the
-    figure is always current and no process has to keep a gauge in step with the ledger.
-    """
 
-    def collect(self):
-        from wallets.selectors import balance_totals
-
-        up = GaugeMetricFamily("wallet_balance_up", "1 if the ledger figures could be read at this scrape.")
-        try:
-            totals = balance_totals()
-        except Exception:
-            logger.warning("could not read balance totals for /metrics", exc_info=True)
-            up.add_metric([], 0)
-            yield up
-            return
-        balance = GaugeMetricFamily(
-            "wallet_balance_total",
-            "Posted customer balances summed per currency, in minor units of that currency.",
-            labels=["currency"],
-        )
-        for currency, total in sorted(totals.items()):
-            balance.add_metric([currency], int(total or 0))
-        up.add_metric([], 1)
-        yield balance
-        yield up
+def collector_register(factory: Callable[[], Collector]) -> None:
+    """`factory()` makes a collector (`.collect()` yields metric families) registered on every scrape."""
+    if factory not in _SCRAPED:
+        _SCRAPED.append(factory)
 
 
 class _Forward:
@@ -159,10 +142,8 @@ def process_registry() -> CollectorRegistry:
 def metrics_view(request):
     """`GET /metrics`: django-prometheus' request metrics, the domain metrics and the ledger gauges."""
     registry = process_registry()
-    registry.register(LedgerCollector())
-    from crowdpay.webhooks.metrics import WebhookCollector
-
-    registry.register(WebhookCollector())
+    for factory in _SCRAPED:
+        registry.register(factory())
     return HttpResponse(prometheus_client.generate_latest(registry), content_type=prometheus_client.CONTENT_TYPE_LATEST)
 
 

@@ -11,8 +11,10 @@ class SagasConfig(AppConfig):
         from compliance import operations
         from wallets import fx
 
-        from . import gateways, review
+        from . import gateways, metrics, queue, review
 
         operations.register(review.ReviewedSagas())
         # looked up late: tests replace the gateway
         fx.rate_source_register(lambda: gateways.fx_gateway(), local=lambda: gateways.TableFxGateway())
+        metrics.connect()  # the operations and screening metrics, from the saga rows' saves
+        queue.connect_worker_signals()

@@ -40,7 +40,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -347,3 +347,22 @@ def sagas_resume_due(*, now: datetime | None = None, limit: int = 500, force: bo
             queued_mark(saga_id)  # replaces a stale mark
         enqueue(saga_id, marked=True)
     return len(sent)
+
+
+def connect_worker_signals() -> None:
+    """Connected by the sagas app at start-up: a worker that takes a saga's message names itself in
+    the message's mark (`queued_held`), and a worker keeps its alive key from the moment it is ready."""
+    from celery import signals
+
+    signals.task_received.connect(_message_held, weak=False, dispatch_uid="sagas.queue.task_received")
+    signals.worker_ready.connect(_worker_ready, weak=False, dispatch_uid="sagas.queue.worker_ready")
+
+
+def _message_held(request=None, **kwargs) -> None:
+    if request is not None and request.name == "sagas.tasks.saga_advance" and request.args:
+        countdown = (request.eta - datetime.now(UTC)).total_seconds() if request.eta else None
+        queued_held(request.args[0], countdown=countdown)
+
+
+def _worker_ready(**kwargs) -> None:
+    worker_alive_start()

@@ -32,12 +32,14 @@ from django.utils import timezone
 
 from crowdpay.gateways import GatewayError
 from crowdpay.webhooks import outbox as webhooks_outbox
+from crowdpay.webhooks.events import OPERATION_EVENT
 from wallets.errors import LedgerError, LedgerErrorCode
 from wallets.models import Wallet
 
 from . import queue
 from .errors import SagaError, SagaErrorCode
 from .models import Saga, SagaStep
+from .selectors import operation_as_dict, operation_status
 
 log = logging.getLogger(__name__)
 State = Saga.State
@@ -184,6 +186,21 @@ _INSERT_SQL = (
 )
 
 
+def _operation_message(saga: Saga) -> tuple[str, dict] | None:
+    """The webhook message of the saga's status as its owner sees it, when it is one that is told
+    (succeeded, failed, pending review): its type and data (the Operation resource)."""
+    event = OPERATION_EVENT.get(operation_status(saga))
+    return None if event is None else (str(event), operation_as_dict(saga))
+
+
+def operation_changed(saga: Saga) -> None:
+    """In the transaction that saved `saga`: the message of its new status to its owner's subscribing
+    endpoints (crowdpay.webhooks.outbox), when it is one that is told."""
+    told = _operation_message(saga)
+    if told is not None:
+        webhooks_outbox.owner_event(wallet_id=saga.wallet_id, type=told[0], data=told[1])
+
+
 def insert(saga: Saga, steps: list[Step]) -> None:
     """Write a new saga row (in the state its transitions in memory have brought it to), its log and
     its webhook message (`crowdpay.webhooks.outbox`), in the caller's transaction. On PostgreSQL one
@@ -193,7 +210,7 @@ def insert(saga: Saga, steps: list[Step]) -> None:
     if connection.vendor != "postgresql":
         saga.save(force_insert=True)
         SagaStep.objects.bulk_create([SagaStep(saga=saga, step=s, result=r, detail=d) for s, r, d in steps])
-        webhooks_outbox.operation_changed(saga)
+        operation_changed(saga)
         return
     pre_save.send(sender=Saga, instance=saga, raw=False, using=connection.alias, update_fields=None)
     params = {
@@ -203,11 +220,13 @@ def insert(saga: Saga, steps: list[Step]) -> None:
     }
     params["steps"] = json.dumps([[s, r, d] for s, r, d in steps], separators=(",", ":"))
     sql = _INSERT_SQL
-    message = webhooks_outbox.operation_insert(saga)
-    if message is None:
+    told = _operation_message(saga)
+    if told is None:
         sql += " SELECT 0"
     else:
-        message_sql, message_params = message
+        message_sql, message_params = webhooks_outbox.owner_event_insert(
+            wallet_id=saga.wallet_id, type=told[0], data=told[1]
+        )
         # the outbox's own constant statement (its values are parameters)
         sql += f", message AS ({message_sql}) SELECT count(*) FROM message"  # noqa: S608
         params.update(message_params)
@@ -217,7 +236,7 @@ def insert(saga: Saga, steps: list[Step]) -> None:
     webhooks_outbox.inserted(written)
     # What `save` would have left: a row in the database, whose state the FSM's concurrency check
     # (ConcurrentTransitionMixin) compares a later save against, and the model's signals sent, so
-    # that what observes saga saves (crowdpay.metrics_sagas: the operations metrics) sees this one.
+    # that what observes saga saves (sagas.metrics: the operations metrics) sees this one.
     saga._state.adding, saga._state.db = False, connection.alias
     saga._update_initial_state()
     post_save.send(sender=Saga, instance=saga, created=True, update_fields=None, raw=False, using=connection.alias)
@@ -245,7 +264,7 @@ def record(saga: Saga, *, step: str, result: str, detail: dict | None = None, wa
         saga.next_attempt_at = now + (wait or queue.lease())
     saga.save()
     SagaStep.objects.create(saga=saga, step=step, result=result, detail=detail or {})
-    webhooks_outbox.operation_changed(saga)  # succeeded / failed / in review: told in this transaction
+    operation_changed(saga)  # succeeded / failed / in review: told in this transaction
     log.info("saga step", extra={"saga_id": str(saga.id), "step": step, "result": result, "state": saga.state})
     return saga
 

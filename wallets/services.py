@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from crowdpay.errors import require_reason
 
-from . import executor, ledger, limits, sealing
+from . import executor, ledger, limits, sealing, signals
 from . import plan as plans
 from .currencies import validate_amount, validate_currency
 from .errors import LedgerError, LedgerErrorCode
@@ -125,10 +125,9 @@ def _wallet_transition(*, wallet_id: uuid.UUID, name: str, event: str, actor: st
     plan = plans.status_plan(wallet_id=wallet_id, current=current, name=name, actor=actor, reason=reason)
 
     def notify(_: Outcome) -> Wallet:
-        from crowdpay.webhooks import outbox  # the subscribers' message, in this transaction
-
         wallet = Wallet.objects.get(pk=wallet_id)
-        outbox.wallet_status_changed(wallet=wallet, before=current, actor=actor, reason=reason)
+        # in this transaction: the apps above write what goes with it (webhooks: the owner's message)
+        signals.wallet_status_changed.send(sender=Wallet, wallet=wallet, before=current, actor=actor, reason=reason)
         return wallet
 
     _, wallet = _run(plan, notify)

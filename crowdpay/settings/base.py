@@ -385,8 +385,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "WalletKindEnum": "wallets.models.Wallet.Kind",
         "WalletStatusEnum": "wallets.models.Wallet.Status",
-        "OperationKindEnum": "crowdpay.api.fields.OPERATION_KINDS",
-        "OperationStatusEnum": "crowdpay.api.fields.OPERATION_STATUSES",
+        "OperationKindEnum": "sagas.api.serializers.OPERATION_KINDS",
+        "OperationStatusEnum": "sagas.api.serializers.OPERATION_STATUSES",
         "WebhookEndpointStatusEnum": "crowdpay.webhooks.models.Endpoint.Status",
         "WebhookDeliveryStatusEnum": "crowdpay.webhooks.models.Delivery.Status",
     },

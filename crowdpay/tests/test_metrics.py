@@ -13,6 +13,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from crowdpay import metrics
+from wallets.metrics import LedgerCollector
 
 
 def sample(name: str, **labels) -> float:
@@ -111,7 +112,7 @@ def test_ledger_collector_reports_down_when_the_database_is_unreachable(monkeypa
         raise RuntimeError("database unavailable")
 
     monkeypatch.setattr(wallets.selectors, "balance_totals", broken)
-    families = {f.name: f for f in metrics.LedgerCollector().collect()}
+    families = {f.name: f for f in LedgerCollector().collect()}
     assert "wallet_balance_total" not in families
     assert families["wallet_balance_up"].samples[0].value == 0
 

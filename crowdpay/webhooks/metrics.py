@@ -1,6 +1,6 @@
 """Webhook metrics: deliveries by outcome (a counter, recorded once an attempt is committed) and,
 at scrape time, the queue depth and the age of the oldest undelivered message (`WebhookCollector`,
-registered by `crowdpay.metrics.metrics_view`)."""
+registered with `crowdpay.metrics` by the webhooks app at start-up)."""
 
 from __future__ import annotations
 

@@ -2,13 +2,14 @@
 
 Each writer is one INSERT … SELECT … WHERE EXISTS (an enabled endpoint of that owner subscribes to
 that type): the subscription check costs no round trip of its own and a message is only stored when
-someone will receive it. It runs in the caller's transaction (`operation_changed`,
-`wallet_status_changed`, `pod_event`), or inside a statement of the caller's own: a new saga's
-row, log and message go as one statement (`operation_insert`, used by `sagas.state.insert`); the
-balance monitors are a follower of the ledger's executor
-(`monitors`, in `wallets.executor.FOLLOWERS`): after a movement, in its transaction, from the
-balances it changed. The message table has no foreign key, so these inserts lock nothing
-(wallets/ledger.py "Lock order").
+someone will receive it. The apps that report changes call it in their own transaction — the sagas
+an operation's (`owner_event`, or `owner_event_insert` inside a statement of their own: a new saga's
+row, log and message go as one statement), the pods a pod's to its members (`owners_event`) — and
+this app listens for the ledger's wallet status changes (`wallets.signals`). The balance monitors
+are a follower of the ledger's executor (`monitors`, in `wallets.executor.FOLLOWERS`): after a
+movement, in its transaction, from the balances it changed. So this module imports the ledger and
+nothing above it: the apps that report are the ones that know their rows. The message table has no
+foreign key, so these inserts lock nothing (wallets/ledger.py "Lock order").
 
 Once committed, the dispatcher (`services.messages_dispatch`) is asked to fan the message out, at
 most once per `_DEBOUNCE` seconds per process; the beat sweep is the safety net.
@@ -26,7 +27,7 @@ from django.utils import timezone
 
 from wallets.models import Wallet
 
-from .events import OPERATION_EVENT, EventType
+from .events import EventType
 from .models import Endpoint, Message, Monitor
 
 _MESSAGES = Message._meta.db_table
@@ -102,75 +103,13 @@ def forget_hint() -> None:
     _state.hint = (0.0, False)
 
 
-# --- operations -------------------------------------------------------------------------------------
+# --- an owner's event: the writers' interface ---------------------------------------------------------
 
 
-def operation_event(saga) -> str | None:
-    from sagas.selectors import operation_status
-
-    return OPERATION_EVENT.get(operation_status(saga))
-
-
-def operation_data(saga) -> dict:
-    from sagas.selectors import operation_as_dict
-
-    return operation_as_dict(saga)
-
-
-def operation_changed(saga) -> None:
-    """In the transaction that saved `saga`: the message of its new status, when it is one that is
-    told (succeeded, failed, pending review) and someone subscribes."""
-    event = operation_event(saga)
-    if event is not None:
-        _owner_event(wallet_id=saga.wallet_id, type=event, data=operation_data(saga))
-
-
-def operation_insert(saga) -> tuple[str, dict] | None:
-    """PostgreSQL only: what `operation_changed` runs, as an `INSERT … SELECT … WHERE EXISTS (a
-    subscriber) RETURNING id` and its named parameters (`%(type)s`, `%(data)s`, `%(now)s`,
-    `%(wallet)s`), for a writer that sends it inside a statement of its own (a data-modifying
-    `WITH`: `sagas.state.insert` writes a new saga, its log and this message in one round trip).
-    None when the saga's status is not one that is told. The writer then calls `inserted(n)` with
-    the rows it returned, so that a written message is dispatched after the commit."""
-    event = operation_event(saga)
-    if event is None:
-        return None
-    params = {"type": str(event), "data": _json(operation_data(saga)), "now": timezone.now(), "wallet": saga.wallet_id}
-    return _OWNER_EVENT_PLAIN, params
-
-
-def inserted(count: int) -> None:
-    """After an embedded `operation_insert` wrote `count` messages: dispatch them once committed."""
-    if count:
-        transaction.on_commit(dispatch_soon)
-
-
-# --- wallets ----------------------------------------------------------------------------------------
-
-_WALLET_EVENT = {
-    Wallet.Status.FROZEN: EventType.WALLET_FROZEN,
-    Wallet.Status.CLOSED: EventType.WALLET_CLOSED,
-}
-
-
-def wallet_status_changed(*, wallet: Wallet, before: str, actor: str, reason: str) -> None:
-    """In the transaction of a wallet's status transition."""
-    event = _WALLET_EVENT.get(wallet.status)
-    if wallet.status == Wallet.Status.ACTIVE and before == Wallet.Status.FROZEN:
-        event = EventType.WALLET_UNFROZEN
-    if event is None:
-        return
-    data = {
-        "wallet_id": str(wallet.id),
-        "owner_id": str(wallet.owner_id),
-        "from_status": before,
-        "to_status": wallet.status,
-        "reason": reason,
-    }
-    _owner_event(wallet_id=wallet.id, type=event, data=data)
-
-
-def _owner_event(*, wallet_id: uuid.UUID, type: str, data: dict) -> bool:
+def owner_event(*, wallet_id: uuid.UUID, type: str, data: dict) -> bool:
+    """In the caller's transaction: the message of `type` to the owner of `wallet_id`, when an enabled
+    endpoint of theirs subscribes to it (sagas: `operation.*`; this module: `wallet.*`). Whether it
+    was written."""
     now = timezone.now()
     if _pg():
         with connection.cursor() as cursor:
@@ -188,45 +127,84 @@ def _owner_event(*, wallet_id: uuid.UUID, type: str, data: dict) -> bool:
     return written
 
 
+def owner_event_insert(*, wallet_id: uuid.UUID, type: str, data: dict) -> tuple[str, dict]:
+    """PostgreSQL only: what `owner_event` runs, as an `INSERT … SELECT … WHERE EXISTS (a subscriber)
+    RETURNING id` and its named parameters (`%(type)s`, `%(data)s`, `%(now)s`, `%(wallet)s`), for a
+    writer that sends it inside a statement of its own (a data-modifying `WITH`: `sagas.state.insert`
+    writes a new saga, its log and its message in one round trip). The writer then calls
+    `inserted(n)` with the rows it returned, so that a written message is dispatched after the commit."""
+    params = {"type": str(type), "data": _json(data), "now": timezone.now(), "wallet": wallet_id}
+    return _OWNER_EVENT_PLAIN, params
+
+
+def inserted(count: int) -> None:
+    """After an embedded `owner_event_insert` wrote `count` messages: dispatch them once committed."""
+    if count:
+        transaction.on_commit(dispatch_soon)
+
+
+# --- wallets ----------------------------------------------------------------------------------------
+
+_WALLET_EVENT = {
+    Wallet.Status.FROZEN: EventType.WALLET_FROZEN,
+    Wallet.Status.CLOSED: EventType.WALLET_CLOSED,
+}
+
+
+def wallet_status_changed(*, wallet: Wallet, before: str, actor: str, reason: str, **kwargs) -> None:
+    """In the transaction of a wallet's status transition: the receiver of `wallets.signals.wallet_status_changed`."""
+    event = _WALLET_EVENT.get(wallet.status)
+    if wallet.status == Wallet.Status.ACTIVE and before == Wallet.Status.FROZEN:
+        event = EventType.WALLET_UNFROZEN
+    if event is None:
+        return
+    data = {
+        "wallet_id": str(wallet.id),
+        "owner_id": str(wallet.owner_id),
+        "from_status": before,
+        "to_status": wallet.status,
+        "reason": reason,
+    }
+    owner_event(wallet_id=wallet.id, type=event, data=data)
+
+
 def _subscribed(owner_id: uuid.UUID, type: str) -> bool:
     types = Endpoint.objects.filter(owner_id=owner_id, status=_ENABLED).values_list("event_types", flat=True)
     return any(type in listed for listed in types)
 
 
-# --- CrowdPods --------------------------------------------------------------------------------------
+# --- a group's event (CrowdPods) ---------------------------------------------------------------------
 
-# A pod's event for every active member of the pod with an enabled endpoint subscribing to it: one
-# message per member (each is the owner of its own messages), all keyed by the pod's wallet (one
-# order per pod). Called by wallets.pods.services in the transaction of the change, under the pod's
-# wallet lock; it reads the members and endpoints and locks nothing.
-_POD_EVENT_SQL = (
+# One message per recipient with an enabled endpoint subscribing to the type, all keyed by one wallet
+# (a pod's: one order per pod). The recipients are given (the pod's active members, read by the pods
+# app); the statement reads the endpoints and locks nothing.
+_OWNERS_EVENT_SQL = (
     f"INSERT INTO {_MESSAGES} (uid, owner_id, wallet_id, type, data, created_at)"  # noqa: S608
-    " SELECT gen_random_uuid(), m.member_id, m.pod_id, %(type)s, %(data)s, %(now)s FROM {members} m"
-    " WHERE m.pod_id = %(pod)s AND m.status = 'ACTIVE' AND "
-    + _SUBSCRIBED.format(owner="m.member_id", type="%(type)s")
-    + " ORDER BY m.member_id RETURNING id"
+    " SELECT gen_random_uuid(), o.id, %(wallet)s, %(type)s, %(data)s, %(now)s"
+    " FROM unnest(%(owners)s::uuid[]) AS o(id) WHERE "
+    + _SUBSCRIBED.format(owner="o.id", type="%(type)s")
+    + " ORDER BY o.id RETURNING id"
 )
 
 
-def pod_event(*, pod_id: uuid.UUID, type: str, data: dict) -> int:
-    """In the transaction of a CrowdPod's change: its message to each subscribing active member.
-    Returns how many messages were written."""
-    from wallets.pods.models import PodMember
-
+def owners_event(*, owner_ids: list[uuid.UUID], wallet_id: uuid.UUID, type: str, data: dict) -> int:
+    """In the caller's transaction: the message of `type` about `wallet_id` to each of `owner_ids`
+    with an enabled endpoint subscribing to it. Returns how many were written."""
     now = timezone.now()
-    payload = {"pod_id": str(pod_id), **data}
+    owners = sorted(set(owner_ids))
+    if not owners:
+        return 0
     if _pg():
         with connection.cursor() as cursor:
             cursor.execute(
-                _POD_EVENT_SQL.replace("{members}", PodMember._meta.db_table),
-                {"type": str(type), "data": _json(payload), "now": now, "pod": pod_id},
+                _OWNERS_EVENT_SQL,
+                {"type": str(type), "data": _json(data), "now": now, "wallet": wallet_id, "owners": owners},
             )
             written = len(cursor.fetchall())
     else:
-        members = PodMember.objects.filter(pod_id=pod_id, status=PodMember.Status.ACTIVE).order_by("member_id")
-        recipients = [m for m in members.values_list("member_id", flat=True) if _subscribed(m, str(type))]
-        for member_id in recipients:
-            Message.objects.create(owner_id=member_id, wallet_id=pod_id, type=str(type), data=payload, created_at=now)
+        recipients = [owner for owner in owners if _subscribed(owner, str(type))]
+        for owner in recipients:
+            Message.objects.create(owner_id=owner, wallet_id=wallet_id, type=str(type), data=data, created_at=now)
         written = len(recipients)
     if written:
         transaction.on_commit(dispatch_soon)

@@ -5,9 +5,18 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from crowdpay.api.fields import OPERATION_KINDS, OPERATION_STATUSES, CurrencyField, MinorUnitsField
 from crowdpay.api.inputs import InputSerializer
 from crowdpay.api.problems import ProblemSerializer
+from wallets.api.fields import CurrencyField, MinorUnitsField
+
+# The enums of an operation as the OpenAPI schema names them (SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]).
+OPERATION_KINDS = [("FUNDING", "FUNDING"), ("WITHDRAW", "WITHDRAW"), ("TRANSFER", "TRANSFER")]
+OPERATION_STATUSES = [
+    ("PENDING", "PENDING"),
+    ("IN_REVIEW", "IN_REVIEW"),
+    ("SUCCEEDED", "SUCCEEDED"),
+    ("FAILED", "FAILED"),
+]
 
 
 class CreditRequestSerializer(InputSerializer):

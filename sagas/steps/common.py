@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from compliance import screening
 from compliance import services as compliance_services
-from crowdpay.metrics_sagas import record_screening
+from sagas.metrics import record_screening
 from wallets import services as ledger
 
 from .. import state

@@ -17,7 +17,7 @@ from decimal import Decimal
 from django.db import IntegrityError
 
 from compliance import screening
-from crowdpay.metrics_sagas import record_screening
+from sagas.metrics import record_screening
 from wallets import services as ledger
 from wallets.currencies import validate_amount, validate_currency
 from wallets.errors import LedgerError, LedgerErrorCode

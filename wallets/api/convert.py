@@ -15,11 +15,11 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from crowdpay.api.fields import CurrencyField, MinorUnitsField
 from crowdpay.api.idempotency import idempotent
 from crowdpay.api.inputs import InputSerializer, validated
 from crowdpay.api.permissions import WalletTransferScope
 from wallets import services
+from wallets.api.fields import CurrencyField, MinorUnitsField
 from wallets.fx import ROUNDING
 from wallets.models import FxQuote
 

@@ -6,8 +6,8 @@ import json
 
 from rest_framework import serializers
 
-from crowdpay.api.fields import CurrencyField
 from crowdpay.api.inputs import InputSerializer
+from wallets.api.fields import CurrencyField
 from wallets.models import Wallet
 
 METADATA_MAX_BYTES = 16 * 1024

@@ -170,6 +170,7 @@ def _notify(pod_id: uuid.UUID, events: list[tuple[str, dict]]) -> None:
     from crowdpay.webhooks import outbox
     from crowdpay.webhooks.events import EventType as Hook
 
+    members: list[uuid.UUID] | None = None  # the pod's active members: each subscribing one is told
     for type_, data in events:
         hook: str | None = None
         extra: dict = {}
@@ -193,7 +194,13 @@ def _notify(pod_id: uuid.UUID, events: list[tuple[str, dict]]) -> None:
         if hook is None:
             continue
         payload = {**_outflow_data(data["outflow_id"]), **extra} if type_.startswith("PodOutflow") else dict(data)
-        outbox.pod_event(pod_id=pod_id, type=hook, data=payload)
+        if members is None:  # read once, for the first event that is told
+            members = list(
+                PodMember.objects.filter(pod_id=pod_id, status=PodMember.Status.ACTIVE).values_list(
+                    "member_id", flat=True
+                )
+            )
+        outbox.owners_event(owner_ids=members, wallet_id=pod_id, type=hook, data={"pod_id": str(pod_id), **payload})
 
 
 # --- members --------------------------------------------------------------------------------------

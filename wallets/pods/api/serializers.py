@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from crowdpay.api.fields import CurrencyField
 from crowdpay.api.inputs import InputSerializer
+from wallets.api.fields import CurrencyField
 from wallets.pods.models import PodGoal, PodMember, PodOutflow, PodOutflowVote, Role
 
 ROLES = Role.choices

@@ -7,14 +7,6 @@ from rest_framework import serializers
 from wallets.currencies import validate_amount, validate_currency
 from wallets.errors import LedgerError
 
-OPERATION_KINDS = [("FUNDING", "FUNDING"), ("WITHDRAW", "WITHDRAW"), ("TRANSFER", "TRANSFER")]
-OPERATION_STATUSES = [
-    ("PENDING", "PENDING"),
-    ("IN_REVIEW", "IN_REVIEW"),
-    ("SUCCEEDED", "SUCCEEDED"),
-    ("FAILED", "FAILED"),
-]
-
 
 class MinorUnitsField(serializers.IntegerField):
     """A positive integer amount in minor units. Unlike DRF's IntegerField it refuses `"100"`,

@@ -58,5 +58,5 @@ def record_screening(decision, operation: str) -> None:
 def connect() -> None:
     from sagas.models import Saga
 
-    post_init.connect(_remember, sender=Saga, weak=False, dispatch_uid="crowdpay.metrics_sagas.post_init")
-    post_save.connect(_saved, sender=Saga, weak=False, dispatch_uid="crowdpay.metrics_sagas.post_save")
+    post_init.connect(_remember, sender=Saga, weak=False, dispatch_uid="sagas.metrics.post_init")
+    post_save.connect(_saved, sender=Saga, weak=False, dispatch_uid="sagas.metrics.post_save")

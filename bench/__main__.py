@@ -36,6 +36,9 @@ def _setup_django(target: config.Target) -> None:
     # The sealer runs as a process of its own beside the parts (as the beat task does when deployed),
     # not inline after every movement as under `make run` with no broker.
     os.environ["EVENT_SEAL_AFTER_COMMIT"] = "False"
+    # The bench's own progress lines are what to read: the service's INFO logs (a line per in-process
+    # task while the owners are set up) would bury them. Warnings and errors still show.
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django
 
     django.setup()

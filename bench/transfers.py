@@ -5,7 +5,7 @@ Each process times every transfer (call to return, i.e. including the commit) an
 `wallets.executor.PostgresExecutor.execute`, the moment the executor's one statement was sent and
 the moment its answer came back. The rows are locked only inside that statement (engine v2), so
 sent-to-commit bounds how long they stayed locked (alone, the statement is the transaction: the
-two figures are the same; a movement with followers commits after their rows).
+two figures are the same; a movement with a service's own rows after it commits after them).
 """
 
 from __future__ import annotations

@@ -10,15 +10,14 @@
 - SQLite (the embedded `make run` default): the same plan through the ORM in `transaction.atomic()`,
   the same checks in the same order, the same rows. A writer holds the whole database there.
 
-Rows other apps write with a movement (webhook balance monitors, FX quote `used_at`, a pledge, …)
-are written by the owning app with the ORM, in the same transaction, after the executor returns:
-`Outcome.balances` carries each changed balance's available funds before and after so a monitor can
-decide. A service writes its own such rows in its `then`; an app that follows movements it does not
-make registers a `Follower` in `FOLLOWERS` (webhooks: balance monitors), asked before the call
-whether it wants the plan, so that a movement nobody follows runs alone (`services._run`). A
+Rows other apps write with a movement (FX quote `used_at`, a pledge, …) are written by the owning
+app with the ORM, in the same transaction, after the executor returns (a service's `then`). A
 projection folded from the events after the movement writes nothing with it (wallets.pods:
-contributions). The one exception is velocity, which must be checked under the wallet lock: its
-buckets are a plan element (`PlanVelocity`) the executor checks and writes itself.
+contributions). Two things must be decided under the wallet lock, so the executor does them
+itself: velocity, whose buckets are a plan element (`PlanVelocity`) it checks and writes, and the
+webhooks' balance monitors, whose messages it writes from each changed balance's available funds
+before and after (`wallets.monitors`; `Outcome.messages` says how many, and a dispatch is asked
+for after the commit when there are any).
 
 Deadlocks and serialization failures are run again by `ledger.retrying` (a backstop).
 """
@@ -33,7 +32,7 @@ from typing import Protocol
 from django.db import connection, transaction
 from django.db.models import F
 
-from . import limits
+from . import limits, monitors
 from .chain import next_link
 from .errors import LedgerError, LedgerErrorCode
 from .models import Balance, Event, Hold, JournalEntry, Posting, UnsealedHead, VelocityBucket, Wallet
@@ -67,14 +66,17 @@ class PostgresExecutor:
             result = json.loads(result)
         if result.get("code"):
             raise _refuse(result["code"], result.get("detail", ""), result.get("wallet_id"))
-        return Outcome(
+        outcome = Outcome(
             journal_id=_as_uuid(result["journal_id"]) if result.get("journal_id") else None,
             hold_id=_as_uuid(result["hold_id"]) if result.get("hold_id") else None,
             replay=bool(result.get("replay")),
             noop=bool(result.get("noop")),
             balances=[(_as_uuid(w), c, before, after) for w, c, before, after in result.get("balances", [])],
             events=[(_as_uuid(w), v, t) for w, v, t in result.get("events", [])],
+            messages=result.get("messages", 0),
         )
+        monitors.written(outcome.messages)
+        return outcome
 
 
 class OrmExecutor:
@@ -83,7 +85,9 @@ class OrmExecutor:
 
     def execute(self, plan: MovementPlan) -> Outcome:
         with transaction.atomic():
-            return self._execute(plan)
+            outcome = self._execute(plan)
+        monitors.written(outcome.messages)
+        return outcome
 
     def _execute(self, plan: MovementPlan) -> Outcome:
         ids = plan.wallet_ids
@@ -247,31 +251,9 @@ class OrmExecutor:
             version = wallets[wallet_id].version
             if not UnsealedHead.objects.filter(wallet_id=wallet_id).update(version=version):
                 UnsealedHead.objects.create(wallet_id=wallet_id, version=version, since=plan.now)
+        # 8. the balance monitors crossed: their messages (wallets.monitors)
+        outcome.messages = monitors.moved(outcome.balances, plan.now)
         return outcome
-
-
-class Follower(Protocol):
-    """An app's rows that go with a movement, written with the ORM after the executor returns, in
-    the same transaction. `wants(plan)` decides before the call, without a query (a movement nobody
-    follows runs alone: one round trip); `write(plan, outcome)` writes."""
-
-    def wants(self, plan: MovementPlan) -> bool: ...
-
-    def write(self, plan: MovementPlan, outcome: Outcome) -> None: ...
-
-
-FOLLOWERS: list[Follower] = []
-
-
-def followed(plan: MovementPlan) -> bool:
-    return any(follower.wants(plan) for follower in FOLLOWERS)
-
-
-def follow(plan: MovementPlan, outcome: Outcome) -> None:
-    """Inside the movement's transaction, after the executor: every follower that wants it writes."""
-    for follower in FOLLOWERS:
-        if follower.wants(plan):
-            follower.write(plan, outcome)
 
 
 @cache

@@ -14,13 +14,12 @@ How a movement runs:
    reference) and writes everything, chain links included; a refusal comes back as a code and
    writes nothing. On SQLite the same through the ORM (`OrmExecutor`).
 3. Rows other apps write with a movement are written by the owning app with the ORM, in the same
-   transaction, after the executor returns: either the service's own `then` (the saga of an instant
-   transfer, an FX quote's `used_at`, a pledge row, a status change's webhook message) or a follower
-   registered in `wallets.executor.FOLLOWERS` (the webhooks'
-   balance monitors, which decide on `Outcome.balances`, each balance's available funds before and
-   after). A follower says before the call whether it wants the movement (`wants(plan)`, no
-   query), so that a movement nobody follows, with nothing after it, runs alone: outside a caller's
-   transaction the executor's one statement is the whole transaction, one round trip on PostgreSQL.
+   transaction, after the executor returns: the service's own `then` (the saga of an instant
+   transfer, an FX quote's `used_at`, a pledge row, a status change's webhook message). The
+   webhooks' balance monitors are the exception: their messages are decided and written inside
+   the executor's call, on the balances it has locked (`wallets.monitors`), so a movement with
+   nothing after it runs alone: outside a caller's transaction the executor's one statement is the
+   whole transaction, one round trip on PostgreSQL, monitors or not.
    A projection that need not be exact at the movement's commit is folded from the events after it
    instead (the pods' contributions: `wallets.pods.contributions`), so that a hot wallet's lock is
    held only inside the one call.
@@ -38,9 +37,11 @@ Lock order — the rule that keeps movements free of deadlocks, foreign-key chec
 - A movement locks its wallet rows in ascending id, then its balance rows in ascending id, in one
   statement each, inside the executor, before it writes anything that refers to them; it locks no
   other row (the rows it inserts are its own, and the journal's reference is only a unique-index
-  entry). A `lock_plan` takes the same wallet locks first; the movement's plan that follows in the
-  same transaction takes them again (its own, free) then its balance rows. An owning app locks its
-  own rows (pods: goal, pledge, member) only after the wallet locks, in its transaction.
+  entry; the balance monitors' step only reads the monitors and endpoints, which takes no lock, and
+  inserts messages, whose table has no foreign key). A `lock_plan` takes the same wallet locks
+  first; the movement's plan that follows in the same transaction takes them again (its own, free)
+  then its balance rows. An owning app locks its own rows (pods: goal, pledge, member) only after
+  the wallet locks, in its transaction.
 - Wallet rows are locked `FOR NO KEY UPDATE`, never `FOR UPDATE`. A foreign-key check is a
   `FOR KEY SHARE` lock on the row it refers to, and KEY SHARE conflicts only with FOR UPDATE (and with
   deleting the row or changing its key, which nothing does: wallets are PROTECTed and their ids are

@@ -799,7 +799,8 @@ def refund_plan(
 class Outcome:
     """What the executor did: `replay` when the reference had already moved (nothing was written),
     `noop` when a release found its hold released already; the journal or hold id; each changed
-    balance's available funds before and after (webhook monitors decide on these)."""
+    balance's available funds before and after; how many balance monitors' messages it wrote with
+    the movement (`wallets.monitors`)."""
 
     journal_id: uuid.UUID | None = None
     hold_id: uuid.UUID | None = None
@@ -807,3 +808,4 @@ class Outcome:
     noop: bool = False
     balances: list[tuple[uuid.UUID, str, int, int]] = field(default_factory=list)
     events: list[tuple[uuid.UUID, int, str]] = field(default_factory=list)
+    messages: int = 0

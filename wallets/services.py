@@ -59,19 +59,17 @@ def _journal_lookup(reference: str, kind: str) -> Callable[[], uuid.UUID | None]
 
 
 def _run(plan: MovementPlan, then: Callable[[Outcome], T] | None = None) -> tuple[Outcome, T | None]:
-    """Run one plan. With nothing to do after it (no `then`, no follower wants it) and no caller's
-    transaction, the executor call is the whole transaction (one round trip on PostgreSQL).
-    Otherwise one transaction: the executor, then the followers' rows (`executor.follow`), then
+    """Run one plan. With nothing to do after it (no `then`) and no caller's transaction, the
+    executor call is the whole transaction (one round trip on PostgreSQL; the balance monitors'
+    messages are written inside it). Otherwise one transaction: the executor, then
     `then(outcome)`, all or nothing. A refusal raises `LedgerError` having written nothing."""
-    if then is None and not executor.followed(plan):
+    if then is None:
         return executor.execute(plan), None
 
     def write() -> tuple[Outcome, T | None]:
         with transaction.atomic():
             outcome = executor.executor().execute(plan)
-            if not outcome.replay and not outcome.noop:
-                executor.follow(plan, outcome)
-            result = then(outcome) if then is not None else None
+            result = then(outcome)
         sealing.seal_after_commit()
         return outcome, result
 
@@ -727,7 +725,7 @@ def pledges_capture(
     then planned before the transaction (its events' macs computed while nothing is locked) and
     tried first: the executor's one call locks the pod and the wallets, checks the reference, the
     statuses (a member's wallet must be active: it sends) and the holds, and writes, so the
-    wallets stay locked for that call, the followers' rows and the COMMIT only. Should it refuse
+    wallets stay locked for that call and the COMMIT only. Should it refuse
     (a wallet frozen or closed, a hold captured or released meanwhile: it has written nothing), the
     same transaction, the locks still held, goes the way above: `decide`, then the plan it chose."""
     validate_currency(currency)
@@ -763,18 +761,13 @@ def pledges_capture(
             extra_events=batch.appends,
             journal_id=journal_id,
         )
-        return captured(plan, executor.executor().execute(plan))
-
-    def captured(plan: MovementPlan, outcome: Outcome) -> uuid.UUID | None:
-        if not outcome.replay:
-            executor.follow(plan, outcome)
-        return outcome.journal_id
+        return executor.executor().execute(plan).journal_id
 
     def write() -> uuid.UUID | None:
         with transaction.atomic():
             if planned is not None:
                 try:
-                    return captured(planned, executor.executor().execute(planned))
+                    return executor.executor().execute(planned).journal_id
                 except LedgerError:
                     pass  # refused, nothing written, the wallets locked: decide under those locks
             return decided()
@@ -842,9 +835,7 @@ def refunds_pay(
                     refund=reference,
                     data=data,
                 )
-                outcome = executor.executor().execute(plan)
-                executor.follow(plan, outcome)
-                journal_ids.append(_written(outcome.journal_id))
+                journal_ids.append(_written(executor.executor().execute(plan).journal_id))
             return journal_ids
 
     if not refunds:

@@ -9,15 +9,14 @@ class WebhooksConfig(AppConfig):
 
     def ready(self) -> None:
         from crowdpay import metrics
-        from wallets import executor, signals
+        from wallets import monitors, signals
 
         from . import outbox
         from .metrics import WebhookCollector
 
         metrics.collector_register(WebhookCollector)
-
-        if outbox.monitors not in executor.FOLLOWERS:
-            executor.FOLLOWERS.append(outbox.monitors)
+        # the ledger writes the balance monitors' messages with each movement, in its one call
+        monitors.register(moved=outbox.balances_moved, written=outbox.inserted)
         signals.wallet_status_changed.connect(
             outbox.wallet_status_changed, weak=False, dispatch_uid="webhooks.wallet_status"
         )

@@ -5,9 +5,10 @@ that type): the subscription check costs no round trip of its own and a message 
 someone will receive it. The apps that report changes call it in their own transaction — the sagas
 an operation's (`owner_event`, or `owner_event_insert` inside a statement of their own: a new saga's
 row, log and message go as one statement), the pods a pod's to its members (`owners_event`) — and
-this app listens for the ledger's wallet status changes (`wallets.signals`). The balance monitors
-are a follower of the ledger's executor (`monitors`, in `wallets.executor.FOLLOWERS`): after a
-movement, in its transaction, from the balances it changed. So this module imports the ledger and
+this app listens for the ledger's wallet status changes (`wallets.signals`). The balance monitors'
+messages are written by the ledger's executor inside its one call, on the balances it has locked
+(`wallets.monitors`: on PostgreSQL the SQL function `ledger_balance_moved`, whose body migration
+0002 installs; on SQLite its twin here, `balances_moved`). So this module imports the ledger and
 nothing above it: the apps that report are the ones that know their rows. The message table has no
 foreign key, so these inserts lock nothing (wallets/ledger.py "Lock order").
 
@@ -21,6 +22,7 @@ import json
 import threading
 import time
 import uuid
+from datetime import datetime
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -61,12 +63,10 @@ def _json(data: object) -> str:
 # --- asking the dispatcher ------------------------------------------------------------------------
 
 _DEBOUNCE = 0.1  # seconds: at most ten dispatch tasks a second from one process
-_HINT_SECONDS = 2.0
 
 
 class _State(threading.local):
     dispatch_at = 0.0  # monotonic time the last dispatch this thread asked for runs at
-    hint: tuple[float, bool] = (0.0, False)
 
 
 _state = _State()
@@ -85,22 +85,6 @@ def dispatch_soon() -> None:
         tasks.messages_dispatch.apply_async(countdown=_DEBOUNCE)
     except Exception:  # the broker is down: the beat sweep dispatches it
         _state.dispatch_at = 0.0
-
-
-def _anyone_subscribes() -> bool:
-    """Whether any endpoint is enabled at all, cached for a moment: only decides whether to ask for a
-    dispatch after a movement whose batch may have written a message (whether it did is the
-    statement's business; a stale answer only delays delivery until the sweep)."""
-    at, answer = _state.hint
-    now = time.monotonic()
-    if now - at > _HINT_SECONDS:
-        answer = Endpoint.objects.filter(status=_ENABLED).exists()
-        _state.hint = (now, answer)
-    return answer
-
-
-def forget_hint() -> None:
-    _state.hint = (0.0, False)
 
 
 # --- an owner's event: the writers' interface ---------------------------------------------------------
@@ -138,7 +122,8 @@ def owner_event_insert(*, wallet_id: uuid.UUID, type: str, data: dict) -> tuple[
 
 
 def inserted(count: int) -> None:
-    """After an embedded `owner_event_insert` wrote `count` messages: dispatch them once committed."""
+    """After an embedded `owner_event_insert`, or the ledger's executor (`wallets.monitors`), wrote
+    `count` messages: dispatch them once committed."""
     if count:
         transaction.on_commit(dispatch_soon)
 
@@ -211,49 +196,37 @@ def owners_event(*, owner_ids: list[uuid.UUID], wallet_id: uuid.UUID, type: str,
     return written
 
 
-# --- balance monitors (a wallets.executor follower) --------------------------------------------------
+# --- balance monitors (wallets.monitors) ------------------------------------------------------------
 
 
-class Monitors:
-    """After a movement that changed balances, in its transaction: a message for each monitor whose
-    threshold the available funds crossed (`Outcome.balances`: before and after). Followed only when
-    some endpoint is enabled at all (`_anyone_subscribes`, a cached hint: no message could be
-    delivered otherwise), so a movement runs alone when nobody listens."""
-
-    def wants(self, plan) -> bool:
-        return bool(plan.deltas) and _anyone_subscribes()
-
-    def write(self, plan, outcome) -> None:
-        moved = outcome.balances
-        if not moved:
-            return
-        by_key = {(w, c): (o, n) for w, c, o, n in moved}
-        written = 0
-        for monitor in Monitor.objects.filter(wallet_id__in={w for w, *_ in moved}):
-            change = by_key.get((monitor.wallet_id, monitor.currency))
-            if change is None:
-                continue
-            before, after = change
-            below = monitor.direction == Monitor.Direction.BELOW
-            crossed = (before >= monitor.threshold > after) if below else (before <= monitor.threshold < after)
-            event = EventType.WALLET_BALANCE_BELOW if below else EventType.WALLET_BALANCE_ABOVE
-            if not crossed or not _subscribed(monitor.owner_id, event):
-                continue
-            data = {
-                "monitor_id": str(monitor.id),
-                "wallet_id": str(monitor.wallet_id),
-                "currency": monitor.currency,
-                "direction": monitor.direction.lower(),
-                "threshold": monitor.threshold,
-                "previous_available": before,
-                "available": after,
-            }
-            Message.objects.create(
-                owner_id=monitor.owner_id, wallet_id=monitor.wallet_id, type=str(event), data=data, created_at=plan.now
-            )
-            written += 1
-        if written:
-            transaction.on_commit(dispatch_soon)
-
-
-monitors = Monitors()
+def balances_moved(balances: list[tuple[uuid.UUID, str, int, int]], now: datetime) -> int:
+    """The ORM executor's twin of the SQL function `ledger_balance_moved` (migration 0002), called
+    inside its transaction after the balance writes: a message for each monitor whose threshold the
+    available funds crossed (`balances`: wallet, currency, before, after), when an enabled endpoint
+    of its owner subscribes to that event. Returns how many were written."""
+    by_key = {(w, c): (o, n) for w, c, o, n in balances}
+    written = 0
+    for monitor in Monitor.objects.filter(wallet_id__in={w for w, *_ in balances}).order_by("created_at", "id"):
+        change = by_key.get((monitor.wallet_id, monitor.currency))
+        if change is None:
+            continue
+        before, after = change
+        below = monitor.direction == Monitor.Direction.BELOW
+        crossed = (before >= monitor.threshold > after) if below else (before <= monitor.threshold < after)
+        event = EventType.WALLET_BALANCE_BELOW if below else EventType.WALLET_BALANCE_ABOVE
+        if not crossed or not _subscribed(monitor.owner_id, event):
+            continue
+        data = {
+            "monitor_id": str(monitor.id),
+            "wallet_id": str(monitor.wallet_id),
+            "currency": monitor.currency,
+            "direction": monitor.direction.lower(),
+            "threshold": monitor.threshold,
+            "previous_available": before,
+            "available": after,
+        }
+        Message.objects.create(
+            owner_id=monitor.owner_id, wallet_id=monitor.wallet_id, type=str(event), data=data, created_at=now
+        )
+        written += 1
+    return written

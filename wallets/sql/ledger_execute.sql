@@ -1,8 +1,8 @@
 -- ledger_execute(plan jsonb) returns jsonb: one movement, in one call, the rows locked only here.
--- Installed by migrations wallets.0009_ledger_execute and 0011_outflow_limit_under_lock; called by
--- wallets.executor.PostgresExecutor. The plan is built and validated in Python
--- (wallets.plan.MovementPlan.as_json): the macs are in it, the key never is. This function only
--- takes the locks, checks what needs them and writes.
+-- Installed by migrations wallets.0009_ledger_execute, 0011_outflow_limit_under_lock and
+-- 0012_balance_monitors_in_the_call; called by wallets.executor.PostgresExecutor. The plan is
+-- built and validated in Python (wallets.plan.MovementPlan.as_json): the macs are in it, the key
+-- never is. This function only takes the locks, checks what needs them and writes.
 --
 -- Order: 1. lock the wallets, ascending id, FOR NO KEY UPDATE (no foreign-key check waits on them);
 -- 2. idempotency by reference (after the lock: a twin holding it has committed or rolled back);
@@ -10,8 +10,12 @@
 -- ascending id, and check the funds; 6. velocity: the trailing 24 h in the base currency against the wallet's own limit
 -- (`wallet_outflow_limit(uuid)`, whose body compliance installs: wallets.limits), else the plan's;
 -- and only then 7. write: balances, heads (link = sha256(prev_link || mac || version)), events,
--- journal and postings, holds, velocity buckets, unsealed heads. A refusal RETURNS {"code",
--- "detail"} having written nothing: no exception, so a caller's transaction stays usable.
+-- journal and postings, holds, velocity buckets, unsealed heads; last 8. the balance monitors'
+-- messages (`ledger_balance_moved(moved, now)`, whose body webhooks installs: wallets.monitors),
+-- from each changed balance's available funds before and after: it reads the monitors and
+-- endpoints and inserts into the message table (no foreign key), so it locks nothing. A refusal
+-- RETURNS {"code", "detail"} having written nothing: no exception, so a caller's transaction stays
+-- usable.
 -- Every statement here reaches its rows by primary key or unique index (arrays, never a join on a
 -- row set whose size a cached generic plan would have to guess).
 -- A change to this file reaches a database only through a new migration that installs it again.
@@ -57,6 +61,7 @@ DECLARE
     hold_id uuid;
     moved jsonb := '[]'::jsonb;
     written jsonb := '[]'::jsonb;
+    messages int := 0;
 BEGIN
     -- The plan's arrays are read element by element with operators, not with jsonb_to_recordset:
     -- expressions, where a query per array would cost a statement each.
@@ -259,7 +264,12 @@ BEGIN
         ON CONFLICT (wallet_id) DO UPDATE SET version = EXCLUDED.version;
     END IF;
 
+    -- 8. the balance monitors crossed: their messages, written with the movement (locks nothing)
+    IF jsonb_array_length(moved) > 0 THEN
+        messages := ledger_balance_moved(moved, now_ts);
+    END IF;
+
     RETURN jsonb_build_object('journal_id', CASE WHEN jsonb_typeof(journal) = 'object' THEN journal->>'id' END,
-                              'hold_id', hold_id, 'balances', moved, 'events', written);
+                              'hold_id', hold_id, 'balances', moved, 'events', written, 'messages', messages);
 END;
 $fn$;

@@ -1,5 +1,5 @@
-"""The embedded default: with no DATABASE_URL and no REDIS_URL the main ledger flows, and a pod's
-pledge, run on SQLite."""
+"""The embedded default: with no DATABASE_URL and no REDIS_URL the main ledger flows, a balance
+monitor's message, and a pod's pledge, run on SQLite."""
 
 import os
 import subprocess
@@ -23,6 +23,17 @@ services.hold_capture(hold_id=hold.id)
 services.wallet_freeze(wallet_id=pod.id, actor="smoke", reason="smoke")
 assert reconcile() == [], reconcile()
 print("balances", a.balances.get().posted, pod.balances.get().posted)
+
+# A balance monitor: the ORM executor writes its message with the movement (wallets.monitors).
+from crowdpay.webhooks import services as hooks
+from crowdpay.webhooks.models import Message
+hooks.endpoint_create(owner_id=a.owner_id, url="http://127.0.0.1:9/hooks", event_types=["wallet.balance_below"])
+hooks.monitor_create(wallet=a, currency="USD", direction="BELOW", threshold=300_00)
+services.transfer_execute(
+    transfer_id=uuid.uuid4(), from_wallet_id=a.id, to_wallet_id=pod.id, amount=100_00, currency="USD"
+)
+told = Message.objects.get(type="wallet.balance_below").data
+print("monitor", told["previous_available"], told["available"])
 
 # A pledge reads its goal's deadline back by raw SQL: SQLite answers it without an offset.
 from datetime import timedelta
@@ -53,6 +64,7 @@ def test_main_flows_on_embedded_sqlite(tmp_path):
     flows = run("shell", "-c", FLOWS)
     assert flows.returncode == 0, flows.stderr
     assert "balances 35000 10000" in flows.stdout
+    assert "monitor 35000 25000" in flows.stdout
     assert "pledge 3000 3000" in flows.stdout
     for command in ("reconcile", "verify_events"):
         result = run(command)

@@ -21,7 +21,6 @@ def inline(monkeypatch, settings):
     settings.WEBHOOK_RETRY_SCHEDULE = [0.0, 0.0, 0.0, 0.0]
     monkeypatch.setattr(services, "_send", lambda ids, countdown=None: None)
     monkeypatch.setattr(outbox, "dispatch_soon", lambda: None)
-    outbox.forget_hint()
     yield
 
 

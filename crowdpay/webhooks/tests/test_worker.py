@@ -10,7 +10,7 @@ import uuid
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from crowdpay.webhooks import outbox, services
+from crowdpay.webhooks import services
 from crowdpay.webhooks.models import Delivery
 from sagas import services as sagas
 from sagas.tests.test_worker import broker, start_worker  # noqa: F401  (fixtures)
@@ -30,7 +30,6 @@ def _delivered(timeout: float = 90) -> Delivery | None:
 
 
 def test_a_worker_killed_mid_delivery_loses_nothing(receiver, start_worker):  # noqa: F811
-    outbox.forget_hint()
     env = {"WEBHOOK_LEASE_SECONDS": "3", "WEBHOOK_READ_TIMEOUT_SECONDS": "60", "WEBHOOK_SWEEP_SECONDS": "1"}
     worker = start_worker(**env)
     owner = uuid.uuid4()

@@ -270,13 +270,16 @@ def test_a_crash_inside_the_capture_leaves_nothing_and_a_rerun_captures_once(mon
     _pledge(group, goal, b, 30_00)
     from wallets import executor
 
-    real_follow = executor.follow
+    running = type(executor.executor())
+    real_execute = running.execute
 
-    def crash(*args, **kwargs):  # after the capture's executor call, inside its transaction
-        real_follow(*args, **kwargs)
-        raise SystemExit("worker killed mid-capture")
+    def crash(self, plan):  # after the capture's executor call, inside its transaction
+        outcome = real_execute(self, plan)
+        if plan.kind == "pledge_capture":
+            raise SystemExit("worker killed mid-capture")
+        return outcome
 
-    monkeypatch.setattr(executor, "follow", crash)
+    monkeypatch.setattr(running, "execute", crash)
     with pytest.raises(SystemExit):
         services.goal_capture(goal_id=goal.id)
     monkeypatch.undo()

@@ -99,7 +99,7 @@ def _statement_cpu(connection, post, requests: int) -> None:
     from django.test.utils import CaptureQueriesContext
 
     rusage = re.compile(r"([0-9.]+) s user, ([0-9.]+) s system")
-    literal = re.compile(r"'(?:[^']|'')*'")
+    literal = re.compile(r"'(?:[^']|'')*'|\b[0-9]+\b")  # strings and numbers: one line per statement
     notices: list[float] = []
 
     def handler(diag) -> None:

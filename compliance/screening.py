@@ -29,6 +29,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from crowdpay.prepared import Prepared
 from wallets.errors import LedgerError
 from wallets.fx import to_base
 from wallets.ledger import uuid_param
@@ -97,8 +98,12 @@ SELECT
     ORDER BY r.created_at DESC LIMIT {risk.HISTORY}) a)
 FROM {_WALLETS} w WHERE w.id = %(wallet_id)s
 """
-# The one word the two databases spell differently: the JSON array of the amount history.
-_JSON_ARRAY = {"postgresql": "json_agg", "sqlite": "json_group_array"}
+# The one word the two databases spell differently: the JSON array of the amount history. Prepared
+# on PostgreSQL, where planning it cost ~1 ms of the backend's CPU each time (`crowdpay.prepared`).
+_CONTEXT = {
+    vendor: Prepared("screening_context", _CONTEXT_SQL.format(json_array=json_array))
+    for vendor, json_array in (("postgresql", "json_agg"), ("sqlite", "json_group_array"))
+}
 _RA_FIELDS = tuple(f for f in RiskAssessment._meta.concrete_fields if not f.primary_key)
 # Every screening stores its answer: written out, not built by the ORM's save (about 0.8 ms of CPU
 # per request), on PostgreSQL and SQLite alike.
@@ -128,7 +133,7 @@ def _context(
         "wallet_id": uuid_param(wallet_id),
     }
     with connection.cursor() as cursor:
-        cursor.execute(_CONTEXT_SQL.format(json_array=_JSON_ARRAY[connection.vendor]), params)
+        _CONTEXT[connection.vendor].execute(cursor, params)
         row = cursor.fetchone()
     if row is None:
         return None

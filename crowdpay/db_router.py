@@ -185,7 +185,10 @@ def choose_replica(min_lsn: int | None) -> str | None:
 # --- the routing of one request ------------------------------------------------------------------
 
 _UNSET = "<unset>"
-_WRITE_RE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|MERGE|COPY|TRUNCATE|CREATE|ALTER|DROP|LOCK)\b", re.IGNORECASE)
+# EXECUTE: a statement prepared by `crowdpay.prepared`, used on the write path only: taken for a write.
+_WRITE_RE = re.compile(
+    r"^\s*(INSERT|UPDATE|DELETE|MERGE|COPY|TRUNCATE|CREATE|ALTER|DROP|LOCK|EXECUTE)\b", re.IGNORECASE
+)
 _LOCK_RE = re.compile(r"\bFOR\s+(NO\s+KEY\s+)?(UPDATE|SHARE|KEY\s+SHARE)\b", re.IGNORECASE)
 # A write or a lock behind a SELECT: the ledger's movement (`wallets.executor`, one call that writes
 # in autocommit) and advisory locks.

@@ -96,10 +96,13 @@ def idempotency_claim(*, caller: str, key: str, fingerprint: str, method: str, p
 
 
 # Every write request claims a key and completes it: the completion's UPDATE is written out, not
-# built by the ORM, which spent about 0.6 ms of CPU building it against 0.1 ms in the database.
+# built by the ORM, which spent about 0.6 ms of CPU building it against 0.1 ms in the database. Its
+# parameters are named so that a writer may send it inside a statement of its own
+# (`idempotency_complete_statement`).
 _COMPLETE_SQL = (
-    f"UPDATE {IdempotencyKey._meta.db_table} SET status = %s, response_status = %s,"  # noqa: S608
-    " response_body = %s, response_headers = %s, completed_at = %s WHERE id = %s"
+    f"UPDATE {IdempotencyKey._meta.db_table} SET status = %(answer_status)s,"  # noqa: S608
+    " response_status = %(answer_response_status)s, response_body = %(answer_body)s,"
+    " response_headers = %(answer_headers)s, completed_at = %(answer_at)s WHERE id = %(answer_id)s"
 )
 
 
@@ -152,18 +155,25 @@ def _insert_claim(record: IdempotencyKey) -> IdempotencyKey:
 
 def idempotency_complete(*, record: IdempotencyKey, status: int, body, headers: dict[str, str]) -> None:
     """Store the response that every retry with the same key and request will get."""
+    _, params = idempotency_complete_statement(record=record, status=status, body=body, headers=headers)
     with connection.cursor() as cursor:
-        cursor.execute(
-            _COMPLETE_SQL,
-            [
-                IdempotencyKey.Status.COMPLETED,
-                status,
-                _json("response_body", body),
-                _json("response_headers", headers),
-                connection.ops.adapt_datetimefield_value(timezone.now()),
-                record.pk,
-            ],
-        )
+        cursor.execute(_COMPLETE_SQL, params)
+
+
+def idempotency_complete_statement(
+    *, record: IdempotencyKey, status: int, body, headers: dict[str, str]
+) -> tuple[str, dict[str, Any]]:
+    """`idempotency_complete` as an UPDATE and its named parameters (all prefixed `answer_`), for a
+    writer that sends it in its own transaction, inside a statement of its own (a data-modifying
+    `WITH` on PostgreSQL: `sagas.state.insert`), so that the answer commits with what it answers."""
+    return _COMPLETE_SQL, {
+        "answer_status": IdempotencyKey.Status.COMPLETED,
+        "answer_response_status": status,
+        "answer_body": _json("response_body", body),
+        "answer_headers": _json("response_headers", headers),
+        "answer_at": connection.ops.adapt_datetimefield_value(timezone.now()),
+        "answer_id": record.pk,
+    }
 
 
 def idempotency_release(*, record: IdempotencyKey) -> None:

@@ -30,6 +30,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 
+from crowdpay import prepared
 from crowdpay.gateways import GatewayError
 from crowdpay.webhooks import outbox as webhooks_outbox
 from crowdpay.webhooks.events import OPERATION_EVENT
@@ -44,6 +45,9 @@ from .selectors import operation_as_dict, operation_status
 log = logging.getLogger(__name__)
 State = Saga.State
 Step = tuple[str, str, dict]  # (step, result, detail): one line of the saga's log
+# A caller's write that goes with a new saga's row (`insert`): an UPDATE or INSERT and its named
+# parameters, whose names do not clash with the saga's (the Idempotency-Key's stored answer).
+Alongside = Callable[[Saga], tuple[str, dict]]
 
 _T = TypeVar("_T")
 
@@ -94,11 +98,11 @@ def begin(
     placeholders = ", ".join(["%s"] * len(wallet_ids))
     as_param = Wallet._meta.pk.get_db_prep_value  # a UUID for PostgreSQL, hex for SQLite
     with connection.cursor() as cursor:
-        cursor.execute(
+        prepared.statement(
+            "saga_begin",
             f"SELECT (SELECT s.id FROM {_SAGAS} s WHERE s.reference = %s), w.id, w.owner_id, w.base_currency"  # noqa: S608
             f" FROM (SELECT 1) AS one LEFT JOIN {_WALLETS} w ON w.id IN ({placeholders})",
-            [reference, *(as_param(w, connection) for w in wallet_ids)],
-        )
+        ).execute(cursor, [reference, *(as_param(w, connection) for w in wallet_ids)])
         rows = cursor.fetchall()
     wallets = {
         wallet_id_checked(w): (wallet_id_checked(owner), currency) for _, w, owner, currency in rows if w is not None
@@ -201,16 +205,20 @@ def operation_changed(saga: Saga) -> None:
         webhooks_outbox.owner_event(wallet_id=saga.wallet_id, type=told[0], data=told[1])
 
 
-def insert(saga: Saga, steps: list[Step]) -> None:
+def insert(saga: Saga, steps: list[Step], *, alongside: Alongside | None = None) -> None:
     """Write a new saga row (in the state its transitions in memory have brought it to), its log and
-    its webhook message (`crowdpay.webhooks.outbox`), in the caller's transaction. On PostgreSQL one
-    statement, one round trip (an instant transfer writes this after the ledger's call, with its
-    wallets locked until the commit: the fewer round trips, the shorter that lock); on SQLite the
-    ORM's three writes."""
+    its webhook message (`crowdpay.webhooks.outbox`), in the caller's transaction, and with
+    `alongside(saga)` (called with the row's fields all set) the caller's own write. On PostgreSQL
+    one prepared statement, one round trip (an instant transfer writes this after the ledger's
+    call, with its wallets locked until the commit: the fewer round trips, the shorter that lock);
+    on SQLite the ORM's three writes and the caller's."""
     if connection.vendor != "postgresql":
         saga.save(force_insert=True)
         SagaStep.objects.bulk_create([SagaStep(saga=saga, step=s, result=r, detail=d) for s, r, d in steps])
         operation_changed(saga)
+        if alongside is not None:
+            with connection.cursor() as cursor:
+                cursor.execute(*alongside(saga))
         return
     pre_save.send(sender=Saga, instance=saga, raw=False, using=connection.alias, update_fields=None)
     params = {
@@ -220,6 +228,10 @@ def insert(saga: Saga, steps: list[Step]) -> None:
     }
     params["steps"] = json.dumps([[s, r, d] for s, r, d in steps], separators=(",", ":"))
     sql = _INSERT_SQL
+    if alongside is not None:
+        alongside_sql, alongside_params = alongside(saga)
+        sql += f", alongside AS ({alongside_sql})"
+        params.update(alongside_params)
     told = _operation_message(saga)
     if told is None:
         sql += " SELECT 0"
@@ -231,7 +243,7 @@ def insert(saga: Saga, steps: list[Step]) -> None:
         sql += f", message AS ({message_sql}) SELECT count(*) FROM message"  # noqa: S608
         params.update(message_params)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        prepared.statement("saga_insert", sql).execute(cursor, params)
         (written,) = cursor.fetchone()
     webhooks_outbox.inserted(written)
     # What `save` would have left: a row in the database, whose state the FSM's concurrency check

@@ -8,6 +8,10 @@ What is stored: every response the handler produced, success or refusal (a 402-l
 answer, and replaying it is the point), except those that mean the request never ran: malformed
 or invalid input (400, 415) and crashes (5xx). Those release the key so a corrected retry may use it.
 
+A handler whose answer is decided inside its own transaction may store it there
+(`request.idempotency`, a `Completion`): the answer then commits with what it answers, and the
+wrapper's UPDATE after the handler (a statement and a commit of its own) is not needed.
+
 Every write under /v1 is wrapped here with `required=True` (400 `idempotency_key_required` without
 a key); only a provider's signed callback, deduplicated by its own event id, may opt out. Being the
 one wrapper of every write, it also refuses a query string on one (`unknown_field`): a write takes
@@ -19,8 +23,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
+from collections.abc import Callable
 from typing import Any, Protocol, cast
 
+from django.db import connection, transaction
 from rest_framework.response import Response
 
 from crowdpay import metrics, services
@@ -28,6 +35,8 @@ from crowdpay.errors import DomainError
 from crowdpay.services import IdempotencyErrorCode
 
 from .inputs import refuse_query
+
+log = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -59,6 +68,42 @@ def request_fingerprint(request) -> str:
     return digest.hexdigest()
 
 
+def _answer(response) -> dict[str, Any]:
+    """What is stored of `response`: its status, body and the headers a replay repeats."""
+    headers = {name: response[name] for name in _REPLAYED_HEADERS if response.has_header(name)}
+    if response.content_type:
+        headers["Content-Type"] = response.content_type
+    return {"status": response.status_code, "body": response.data, "headers": headers}
+
+
+class Completion:
+    """The Idempotency-Key claim of the request being handled, as `request.idempotency`.
+
+    `storing(render)` gives a hook for a service that writes in one transaction (e.g. `alongside` of
+    `sagas.services.transfer_start`): called there with what the service wrote, it renders the
+    response and returns the UPDATE that stores it, to be sent in that transaction. Once that
+    transaction has committed, `stored` is the response: the handler returns it and the wrapper
+    stores nothing more. Rolled back (a refusal, a twin request), nothing is kept: the handler
+    answers as usual and the wrapper stores that answer. The key's row is this request's own claim;
+    no one who waits on another lock holds it, so locking it last in the service's transaction
+    keeps the lock order."""
+
+    def __init__(self, record) -> None:
+        self.record = record
+        self.stored: Response | None = None
+
+    def storing(self, render: Callable[[Any], Response]) -> Callable[[Any], tuple[str, dict[str, Any]]]:
+        def statement(written: Any) -> tuple[str, dict[str, Any]]:
+            if not connection.in_atomic_block:
+                raise RuntimeError("an answer is stored inside the transaction of what it answers")
+            response = render(written)
+            sql, params = services.idempotency_complete_statement(record=self.record, **_answer(response))
+            transaction.on_commit(lambda: setattr(self, "stored", response))
+            return sql, params
+
+        return statement
+
+
 def idempotent(*, required: bool = True):
     """Wrap a DRF handler (`def post(self, request, ...)`) with Idempotency-Key handling.
     Runs after authentication, permissions and throttling, so keys belong to a known caller."""
@@ -75,6 +120,7 @@ def idempotent(*, required: bool = True):
                         code=IdempotencyErrorCode.REQUIRED,
                         status=400,
                     )
+                request.idempotency = None
                 return handler(view, request, *args, **kwargs)
             claim = services.idempotency_claim(
                 caller=str(request.user.id),
@@ -91,6 +137,7 @@ def idempotent(*, required: bool = True):
                 return Response(
                     record.response_body, status=record.response_status, headers=headers, content_type=content_type
                 )
+            completion = request.idempotency = Completion(record)
             try:
                 try:
                     response = handler(view, request, *args, **kwargs)
@@ -100,15 +147,19 @@ def idempotent(*, required: bool = True):
             except BaseException:
                 services.idempotency_release(record=record)
                 raise
+            if completion.stored is not None:
+                # Stored by the handler in the transaction of what it answers: the answer, first and
+                # on every replay, whatever happened after that commit.
+                if response is not completion.stored:
+                    log.error(
+                        "a handler failed after its answer was stored; answering the stored one",
+                        extra={"status": response.status_code, "stored_status": completion.stored.status_code},
+                    )
+                return completion.stored
             if response.status_code >= 500 or response.status_code in _NOT_STORED:
                 services.idempotency_release(record=record)
             else:
-                headers = {name: response[name] for name in _REPLAYED_HEADERS if response.has_header(name)}
-                if response.content_type:
-                    headers["Content-Type"] = response.content_type
-                services.idempotency_complete(
-                    record=record, status=response.status_code, body=response.data, headers=headers
-                )
+                services.idempotency_complete(record=record, **_answer(response))
             return response
 
         cast(IdempotentHandler, wrapper).idempotency = "required" if required else "optional"

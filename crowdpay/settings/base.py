@@ -116,6 +116,9 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env.int("DB_CONNECT_TIMEOUT_SECONDS", default=5)
     )
+# The write path's hand-written statements are PREPAREd once per connection (crowdpay/prepared.py).
+# Turn off behind a pooler in transaction mode, where a session's prepared statements do not follow it.
+DB_PREPARED_STATEMENTS = env.bool("DB_PREPARED_STATEMENTS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Read replicas (crowdpay/db_router.py): streaming replicas of the primary, comma-separated URLs;
 # empty = none. They become `replica_0`, `replica_1` …: wallet reads, event pages, operation polls

@@ -13,7 +13,8 @@ and none needs another's internals to load or to be understood. From the top:
   through `compliance.operations`, which the sagas app registers at start-up.
 - `wallets` (the ledger): imports no app above it. The FX rates it quotes from come through
   `wallets.fx.rate_source` (registered by sagas), a wallet's own outflow limit through
-  `wallets.limits` (compliance), its status changes go out as `wallets.signals`.
+  `wallets.limits` (compliance), the balance monitors' messages through `wallets.monitors`
+  (webhooks), its status changes go out as `wallets.signals`.
 - `crowdpay`, the project package: what every app shares (errors, the gateways' HTTP plumbing, the
   API's inputs and problems, the metrics registry, queues). Each app registers its own scrape-time
   metrics with it (`crowdpay.metrics.collector_register`).

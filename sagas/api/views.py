@@ -219,6 +219,7 @@ class TransferView(APIView):
         a screening decline) is decided here too: 422 problem+json with its code, `operation_id` and
         `operation`. 202 only while something is pending: a conversion's FX step, or a review."""
         data = validated(TransferRequestSerializer, request.data)
+        completion = request.idempotency
         saga = services.transfer_start(
             from_wallet_id=data["from_wallet_id"],
             to_wallet_id=data["to_wallet_id"],
@@ -228,8 +229,10 @@ class TransferView(APIView):
             reference=saga_reference(request),
             requested_by=str(request.user.id),
             owner_id=request.user.owner_filter(),  # another owner's wallet: 404
+            # a transfer completed here: its answer stored in the movement's transaction
+            alongside=completion.storing(lambda saga: answered(request, saga)),
         )
-        return answered(request, saga)
+        return completion.stored or answered(request, saga)
 
 
 class OperationView(APIView):

@@ -43,9 +43,12 @@ def transfer_start(
     reference: str,
     requested_by: str,
     owner_id: uuid.UUID | None = None,
+    alongside: state.Alongside | None = None,
 ) -> Saga:
     """Start a TransferSaga, screened here, in the request (see the module docstring). With
-    `owner_id` the source wallet must be that owner's (else: not found); the target may be any."""
+    `owner_id` the source wallet must be that owner's (else: not found); the target may be any.
+    `alongside` (see `state.insert`) is written with the saga of a transfer that completes here, in
+    the movement's transaction (the request's stored answer); not on the other paths."""
     reference = state.reference_checked(reference)
     source_id, target_id = state.wallet_id_checked(from_wallet_id), state.wallet_id_checked(to_wallet_id)
     memo = memo or ""
@@ -94,7 +97,7 @@ def transfer_start(
     try:
         if fields["target_currency"]:
             return state.create(fields, expected, then=lambda saga: [*screened(saga), _hold_placed(saga)])
-        return _instant(fields, expected, decision)
+        return _instant(fields, expected, decision, alongside)
     except LedgerError as exc:
         # refused on its merits (funds, wallet status): a failed operation, not a bad request
         refusal = exc
@@ -126,7 +129,7 @@ def _hold_placed(saga: Saga) -> state.Step:
     return ("hold", "ok", {"hold_id": str(saga.hold_id)})
 
 
-def _instant(fields: dict, expected: dict, decision: screening.Decision) -> Saga:
+def _instant(fields: dict, expected: dict, decision: screening.Decision, alongside: state.Alongside | None) -> Saga:
     created: list[Saga] = []
 
     def record(journal_id: uuid.UUID) -> None:
@@ -138,7 +141,7 @@ def _instant(fields: dict, expected: dict, decision: screening.Decision) -> Saga
         saga.journal_id = journal_id
         saga.succeed()
         steps.append(("transfer", "completed", {"journal_id": str(journal_id)}))
-        state.insert(saga, steps)
+        state.insert(saga, steps, alongside=alongside)
         created[:] = [saga]
 
     try:

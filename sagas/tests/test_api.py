@@ -148,6 +148,36 @@ def test_transfer_between_wallets_completes_and_is_replayed(api, caller_wallet):
     assert [e["type"] for e in events][-2:] == ["TransferInitiated", "TransferCompleted"]
 
 
+@pytest.mark.django_db(transaction=True)  # the answer is stored once the movement commits
+def test_a_completed_transfer_stores_its_answer_in_the_movements_transaction(api, caller, monkeypatch):
+    from crowdpay import services as crowdpay_services
+    from crowdpay.models import IdempotencyKey
+
+    completed_after = []  # the wrapper's own UPDATE, after the handler
+    complete = crowdpay_services.idempotency_complete
+    monkeypatch.setattr(
+        crowdpay_services, "idempotency_complete", lambda **kw: completed_after.append(kw) or complete(**kw)
+    )
+    source, target = funded(amount=100, owner_id=caller), WalletFactory()
+    body = {"from_wallet_id": str(source.id), "to_wallet_id": str(target.id), "amount": 60, "currency": "USD"}
+    response = _post(api, "/v1/transfer", body, "in-tx")
+    assert response.status_code == 200, response.content
+    assert completed_after == []
+    key = IdempotencyKey.objects.get(key="in-tx")
+    assert key.status == IdempotencyKey.Status.COMPLETED and key.completed_at is not None
+    assert (key.response_status, key.response_body) == (200, response.json())
+    assert key.response_headers == {"Location": response["Location"]}
+    again = _post(api, "/v1/transfer", body, "in-tx")
+    assert again["Idempotent-Replayed"] == "true" and (again.status_code, again.json()) == (200, response.json())
+    # refused (40 left, 60 asked): the movement rolled back with nothing stored; the wrapper stores the 422
+    refused = _post(api, "/v1/transfer", body, "in-tx-2")
+    assert refused.status_code == 422 and refused.json()["code"] == "insufficient_funds"
+    assert [kw["status"] for kw in completed_after] == [422]
+    stored = IdempotencyKey.objects.get(key="in-tx-2")
+    assert (stored.status, stored.response_status, stored.response_body) == ("COMPLETED", 422, refused.json())
+    assert balance_of(source) == (40, 0) and balance_of(target) == (60, 0)
+
+
 def test_transfer_without_funds_is_a_422_carrying_its_failed_operation_and_replays_so(api, caller):
     source, target = funded(amount=10, owner_id=caller), WalletFactory()
     body = {"from_wallet_id": str(source.id), "to_wallet_id": str(target.id), "amount": 11, "currency": "USD"}

@@ -4,6 +4,7 @@ from. Money and history change only through services, never through a form."""
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.db.models.constants import LOOKUP_SEP
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -34,12 +35,16 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
+RELATED_KEYS = 100  # the related rows an exact search follows at most (an exact value matches a few)
+
+
 class ExactSearchMixin:
     """A changelist's search box as exact equalities on indexed columns (`exact_search`): the term is
     converted to each column's type (a column it cannot be, say a reference typed into a uuid column,
-    is skipped), so the filter is an OR of index lookups. Django's own search compares
-    `UPPER(column::text)` even for `=column` and reads the whole table. Keep `search_fields` non-empty
-    (the admin shows the box for it); the search itself is this."""
+    is skipped), so the filter is an OR of index lookups. A column may be a related row's, one
+    relation away (`message__uid`). Django's own search compares `UPPER(column::text)` even for
+    `=column` and reads the whole table. Keep `search_fields` non-empty (the admin shows the box for
+    it); the search itself is this."""
 
     exact_search: tuple[str, ...] = ()
 
@@ -48,10 +53,19 @@ class ExactSearchMixin:
         if not term:
             return queryset, False
         query = Q()
-        for name in self.exact_search:
+        for path in self.exact_search:
+            relation, _, name = path.rpartition(LOOKUP_SEP)
+            model = queryset.model._meta.get_field(relation).related_model if relation else queryset.model
             try:
-                value = queryset.model._meta.get_field(name).to_python(term)
+                value = model._meta.get_field(name).to_python(term)
             except ValidationError:
                 continue
-            query |= Q(**{name: value})
+            if relation:
+                # The related rows first, by their own index; then this table's rows by its foreign
+                # key's. One OR over a join would leave the planner a scan of this table.
+                keys = list(model._default_manager.filter(**{name: value}).values_list("pk", flat=True)[:RELATED_KEYS])
+                if keys:
+                    query |= Q(**{f"{relation}__in": keys})
+            else:
+                query |= Q(**{name: value})
         return (queryset.filter(query) if query else queryset.none()), False

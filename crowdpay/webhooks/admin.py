@@ -105,10 +105,11 @@ class AttemptInline(ReadOnlyInline):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(ReadOnlyAdmin):
+class DeliveryAdmin(ExactSearchMixin, ReadOnlyAdmin):
     list_display = ("id", "message", "endpoint", "status", "attempts", "last_status_code", "next_attempt_at")
     list_filter = ("status",)
     search_fields = ("endpoint__url", "message__uid")
+    exact_search = ("message__uid", "endpoint__url", "endpoint_id")  # the webhook-id a receiver logged
     list_select_related = ("message", "endpoint")
     readonly_fields = (
         "message",

@@ -39,6 +39,10 @@ def _setup_django(target: config.Target) -> None:
     # The bench's own progress lines are what to read: the service's INFO logs (a line per in-process
     # task while the owners are set up) would bury them. Warnings and errors still show.
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # Every outflow's 24 h limit is still read and checked under the lock, but out of reach: a
+    # member paying into the hot pod hundreds of times a second passes 10,000 USD within seconds,
+    # and refusals are not what the parts measure.
+    os.environ.setdefault("WALLET_DEFAULT_LIMIT", str(config.BENCH_WALLET_LIMIT))
     import django
 
     django.setup()
@@ -201,8 +205,8 @@ def _table(results: dict) -> str:
                 _fmt(f["per_second"]),
                 _fmt(f["p50_ms"]),
                 _fmt(f["p99_ms"]),
-                _fmt(ratio(f["per_second"], tpcb)) + " of TPC-B" + _vs_peer(f),
-                ">= 0.15, p99 <= 50",
+                _fmt(f["vs_get_wallet"]) + " of GET, " + _fmt(ratio(f["per_second"], tpcb)) + " of TPC-B" + _vs_peer(f),
+                ">= 0.6 of GET, p99 <= 50",
             )
         )
         g = f["get_wallet"]

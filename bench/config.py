@@ -70,6 +70,11 @@ SMOKE = Sizes(
 )
 
 
+# The 24 h outflow limit of the bench's wallets (WALLET_DEFAULT_LIMIT, minor units of USD): the
+# check runs on every outflow, as in production, but no bench wallet moves this much in a run.
+BENCH_WALLET_LIMIT = 10_000_000_000_00
+
+
 def smoke_requested() -> bool:
     return os.environ.get("BENCH_SMOKE", "") not in ("", "0", "false", "no")
 

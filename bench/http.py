@@ -28,8 +28,8 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-from .config import ROOT
-from .stats import summary
+from .config import BENCH_WALLET_LIMIT, ROOT
+from .stats import ratio, summary
 
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 CELERY = Path(sys.executable).with_name("celery")
@@ -60,6 +60,7 @@ def server_settings(database_url: str, redis_url: str) -> dict[str, str]:
         "RISK_REVIEW_SCORE": "101",
         "RISK_DECLINE_SCORE": "101",
         "RISK_FREEZE_SCORE": "101",
+        "WALLET_DEFAULT_LIMIT": str(BENCH_WALLET_LIMIT),  # checked, out of reach (bench/__main__.py)
         "LOG_LEVEL": "WARNING",
     }
 
@@ -267,6 +268,8 @@ def http_transfers(*, base: str, wallets: list[tuple[uuid.UUID, uuid.UUID]], cli
     latencies, errors, elapsed = _clients(clients, max(seconds / 3, 1), read_request(base, wallets, tokens))
     figures["get_wallet"] = summary(latencies, elapsed)
     figures["get_wallet"]["errors"] = len(errors)
+    # Issue 18's aim for part 4: moving money costs at most 1.7x the simplest read, in the same run.
+    figures["vs_get_wallet"] = ratio(figures["per_second"], figures["get_wallet"]["per_second"])
     return figures
 
 

@@ -77,6 +77,9 @@ def test_bench_smoke_runs_every_part_and_reconciles(tmp_path):
     for part in ("http", "funding_saga"):  # through gunicorn; the saga through a real worker
         assert figures[part]["count"] > 0 and figures[part]["errors"] == 0, figures[part]["error_samples"]
     assert figures["http"]["get_wallet"]["count"] > 0 and figures["http"]["get_wallet"]["errors"] == 0
+    http = figures["http"]  # issue 18's aim for part 4 is a ratio to the GET of the same run
+    assert http["vs_get_wallet"] == pytest.approx(http["per_second"] / http["get_wallet"]["per_second"], abs=0.01)
+    assert " of GET" in done.stdout
     assert figures["round_trips"]["round_trips"] > 0
     # part "webhooks": every message reached the loopback receiver; every transfer of each phase
     # succeeded, and only the subscribed phase wrote outbox rows (one per transfer)

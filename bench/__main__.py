@@ -272,7 +272,7 @@ def _table(results: dict) -> str:
                 "",
                 "",
                 _fmt(step["ratio_to_raw"]) + " of raw read",
-                ">= 0.25",
+                ">= 0.5",
             )
         )
         rows.append((f"   raw COPY read, {step['events']:,} events", _fmt(step["raw"]["per_second"]), "", "", "", ""))

@@ -199,27 +199,54 @@ def stream_effect_data(*, wallet_id: uuid.UUID | None = None, batch: int = BATCH
     if wallet_id is not None:
         where.append("wallet_id = %s")
         params.append(_uuid_param(wallet_id))
-    last: tuple | None = None
+
+    def page(after: bool) -> str:
+        clauses = [*where, "(wallet_id, version) > (%s, %s)"] if after else where
+        return (
+            f"SELECT wallet_id, version, type, {columns} FROM {Event._meta.db_table}"
+            + (f" WHERE {' AND '.join(clauses)}" if clauses else "")
+            + " ORDER BY wallet_id, version LIMIT %s"
+        )
+
+    pages = _pipelined_pages if connection.vendor == "postgresql" else _pages
+    for rows in pages(page(False), page(True), params, batch):
+        for row in rows:
+            data = {name: value for name, value in zip(names, row[3:], strict=True) if value is not None}
+            yield (row[0], row[1], row[2], data)
+
+
+def _pages(first: str, after: str, params: list, batch: int) -> Iterator[list[tuple]]:
+    """Keyset pages of `batch` rows: `first`, then `after` the last (wallet_id, version) read."""
     with connection.cursor() as cursor:
-        while True:
-            clauses = list(where)
-            page_params = list(params)
-            if last is not None:
-                clauses.append("(wallet_id, version) > (%s, %s)")
-                page_params += list(last)  # as the database returned them
-            cursor.execute(
-                f"SELECT wallet_id, version, type, {columns} FROM {Event._meta.db_table}"
-                + (f" WHERE {' AND '.join(clauses)}" if clauses else "")
-                + " ORDER BY wallet_id, version LIMIT %s",
-                [*page_params, batch],
-            )
-            rows = cursor.fetchall()
-            if not rows:
+        cursor.execute(first, [*params, batch])
+        while rows := cursor.fetchall():
+            yield rows
+            if len(rows) < batch:
                 return
-            for row in rows:
-                data = {name: value for name, value in zip(names, row[3:], strict=True) if value is not None}
-                yield (row[0], row[1], row[2], data)
-            last = (rows[-1][0], rows[-1][1])
+            cursor.execute(after, [*params, rows[-1][0], rows[-1][1], batch])  # as the database returned them
+
+
+def _pipelined_pages(first: str, after: str, params: list, batch: int) -> Iterator[list[tuple]]:
+    """`_pages` on PostgreSQL with the next page asked for before this one is handed out (psycopg's
+    pipeline mode): the server reads and extracts page n + 1 while the caller folds page n, on the
+    same connection, so a caller's snapshot (`reconcile`'s repeatable read) covers every page. The
+    caller's own queries meanwhile go through the pipeline too, answered in order."""
+    connection.ensure_connection()
+    raw = connection.connection
+    with connection.wrap_database_errors, raw.pipeline(), raw.cursor() as one, raw.cursor() as other:
+        cursors = (one, other)
+        current = 0
+        cursors[current].execute(first, [*params, batch])
+        while True:
+            rows = cursors[current].fetchall()
+            full = len(rows) == batch
+            if full:
+                current ^= 1
+                cursors[current].execute(after, [*params, rows[-1][0], rows[-1][1], batch])
+            if rows:
+                yield rows
+            if not full:
+                return
 
 
 def _by_wallet(rows: Iterator[tuple]) -> Iterator[tuple[Any, list[tuple]]]:

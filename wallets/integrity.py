@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 5000
 LOG_EVERY_SECONDS = 10.0  # off a terminal: one progress line this often
+REPLAY_FLUSH_WALLETS = 500  # replay compares this many wallets' balances with one query
 
 
 # --- progress -------------------------------------------------------------------------------------
@@ -229,8 +230,11 @@ def _pages(first: str, after: str, params: list, batch: int) -> Iterator[list[tu
 def _pipelined_pages(first: str, after: str, params: list, batch: int) -> Iterator[list[tuple]]:
     """`_pages` on PostgreSQL with the next page asked for before this one is handed out (psycopg's
     pipeline mode): the server reads and extracts page n + 1 while the caller folds page n, on the
-    same connection, so a caller's snapshot (`reconcile`'s repeatable read) covers every page. The
-    caller's own queries meanwhile go through the pipeline too, answered in order."""
+    same connection, so a caller's snapshot (`reconcile`'s repeatable read) covers every page.
+    Until the stream is exhausted or closed the connection is in pipeline mode: the caller may read
+    (its queries go through the pipeline, answered in order) but must not write, because a
+    statement's row count is not known there until the pipeline syncs, and Django's `save` reads
+    it to choose between UPDATE and INSERT."""
     connection.ensure_connection()
     raw = connection.connection
     with connection.wrap_database_errors, raw.pipeline(), raw.cursor() as one, raw.cursor() as other:
@@ -506,10 +510,12 @@ def replay(
 ) -> ReplayResult:
     """Rebuild every balance from its events and compare it with the stored projection. Unless
     `dry_run`, a wallet whose projection differs is rebuilt under its wallet lock (re-reading its
-    stream there, so a movement that raced the scan is counted)."""
+    stream there, so a movement that raced the scan is counted), once the scan is over: while the
+    event stream is open its connection only reads (`_pipelined_pages`)."""
     result = ReplayResult()
     bar = (progress or Progress.null)("replay_events", _event_count(wallet_id))
     pending: list[tuple[uuid.UUID, dict[str, list[int]]]] = []
+    differing: list[uuid.UUID] = []
 
     def flush() -> None:
         stored = _stored_balances([wid for wid, _ in pending])
@@ -518,8 +524,7 @@ def replay(
                 result.mismatches.append(
                     Problem("projection", f"balances {stored.get(wid, {})} but events replay to {replayed}", str(wid))
                 )
-                if not dry_run and _rebuild(wid):
-                    result.repaired += 1
+                differing.append(wid)
         pending.clear()
 
     for wid, rows in _by_wallet(stream_effect_data(wallet_id=wallet_id)):
@@ -528,10 +533,12 @@ def replay(
         result.wallets += 1
         pending.append((wid, fold((t, d) for _, _, t, d in rows)))
         bar.update(len(rows))
-        if len(pending) >= 500:
+        if len(pending) >= REPLAY_FLUSH_WALLETS:
             flush()
     flush()
     bar.close()
+    if not dry_run:
+        result.repaired += sum(_rebuild(wid) for wid in differing)
     for projection in PROJECTIONS:
         differences = projection.check(wallet_id)
         result.mismatches += differences

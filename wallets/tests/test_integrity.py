@@ -170,3 +170,21 @@ def test_a_stream_left_half_read_leaves_the_connection_usable():
     stream.close()
     assert Event.objects.count() >= 2
     assert run("replay_events", "--dry-run")[0] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_replay_rebuilds_wallets_found_in_the_middle_of_a_paged_stream(monkeypatch):
+    """As `replay_events` runs it, in autocommit: a wallet found wrong while later pages are still
+    being read is rebuilt (in a transaction of its own, under its lock) and the stream goes on:
+    every corrupted projection comes back."""
+    from wallets import integrity
+
+    monkeypatch.setitem(integrity.stream_effect_data.__kwdefaults__, "batch", 1)
+    monkeypatch.setattr(integrity, "REPLAY_FLUSH_WALLETS", 1)
+    wallets = [funded(amount=100 * (n + 1)) for n in range(4)]
+    for wallet in wallets[:3]:
+        Balance.objects.filter(wallet=wallet).update(posted=1)
+    result = integrity.replay()
+    assert len(result.mismatches) == 3 and result.repaired == 3
+    assert [balance_of(w) for w in wallets] == [(100, 0), (200, 0), (300, 0), (400, 0)]
+    assert run("reconcile")[0] == 0

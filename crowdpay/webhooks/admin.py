@@ -109,7 +109,8 @@ class DeliveryAdmin(ExactSearchMixin, ReadOnlyAdmin):
     list_display = ("id", "message", "endpoint", "status", "attempts", "last_status_code", "next_attempt_at")
     list_filter = ("status",)
     search_fields = ("endpoint__url", "message__uid")
-    exact_search = ("message__uid", "endpoint__url", "endpoint_id")  # the webhook-id a receiver logged
+    # the webhook-id a receiver logged; an endpoint by URL (the small endpoints table) or by id
+    exact_search = ("message__uid", "endpoint__url", "endpoint_id")
     list_select_related = ("message", "endpoint")
     readonly_fields = (
         "message",

@@ -35,7 +35,9 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
-RELATED_KEYS = 100  # the related rows an exact search follows at most (an exact value matches a few)
+# The related rows an exact search follows at most: a unique value matches one; an endpoint URL that
+# many owners share matches one row each, and past this many the search would show only some.
+RELATED_KEYS = 1000
 
 
 class ExactSearchMixin:

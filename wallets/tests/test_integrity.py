@@ -164,7 +164,8 @@ def test_the_event_stream_reads_every_event_once_in_order_whatever_the_page_size
 def test_a_stream_left_half_read_leaves_the_connection_usable():
     from wallets.integrity import stream_effect_data
 
-    funded(amount=500), funded(amount=300)
+    funded(amount=500)
+    funded(amount=300)
     stream = stream_effect_data(batch=1)
     next(stream)
     stream.close()
@@ -174,9 +175,10 @@ def test_a_stream_left_half_read_leaves_the_connection_usable():
 
 @pytest.mark.django_db(transaction=True)
 def test_replay_rebuilds_wallets_found_in_the_middle_of_a_paged_stream(monkeypatch):
-    """As `replay_events` runs it, in autocommit: a wallet found wrong while later pages are still
-    being read is rebuilt (in a transaction of its own, under its lock) and the stream goes on:
-    every corrupted projection comes back."""
+    """As `replay_events` runs it, in autocommit: wallets found wrong while later pages are still
+    being read are rebuilt once the stream is closed (each in a transaction of its own, under its
+    lock; not while the pipeline is open, where a write's row count is unknown): every corrupted
+    projection comes back."""
     from wallets import integrity
 
     monkeypatch.setitem(integrity.stream_effect_data.__kwdefaults__, "batch", 1)
